@@ -1,0 +1,182 @@
+"""Assembly: engine, storage, dispatcher, bot; and the polling loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, ErrorEvent
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import SUPPORTED_LOCALES
+from bot.config import Settings
+from bot.i18n import N_, CatalogI18n, _, build_i18n
+from bot.middlewares import LocaleCache, LocaleMiddleware, UnitOfWorkMiddleware
+from handlers import get_routers
+from storage.db import create_engine, create_sessionmaker
+from storage.fsm import SQLAlchemyStorage
+from storage.migrate import upgrade_database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    storage: BaseStorage
+    i18n: CatalogI18n
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.storage.close()
+        await self.engine.dispose()
+
+
+def build_storage(
+    settings: Settings, engine: AsyncEngine
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis when REDIS_URL is set (several bot instances), else the database."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
+
+        storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True, prefix="homeward")
+        )
+        return storage, RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
+    return SQLAlchemyStorage(engine), SimpleEventIsolation()
+
+
+def build_dispatcher(
+    engine: AsyncEngine,
+    storage: BaseStorage,
+    events_isolation: BaseEventIsolation,
+    i18n: CatalogI18n,
+    **workflow_data: Any,
+) -> Dispatcher:
+    sessionmaker = create_sessionmaker(engine)
+    locale_cache = LocaleCache()
+    locale_middleware = LocaleMiddleware(i18n, locale_cache)
+    dispatcher = Dispatcher(
+        storage=storage,
+        events_isolation=events_isolation,
+        locale_cache=locale_cache,
+        locale_middleware=locale_middleware,
+        **workflow_data,
+    )
+    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(sessionmaker))
+    locale_middleware.setup(dispatcher)
+    dispatcher.include_routers(*get_routers())
+    dispatcher.errors.register(_on_error)
+    return dispatcher
+
+
+async def _on_error(event: ErrorEvent, locale_middleware: LocaleMiddleware) -> bool:
+    """Report the failure to the person, keep their draft, and log no personal data."""
+    update = event.update
+    log.error(
+        "update %s failed: %s",
+        update.update_id,
+        type(event.exception).__name__,
+        exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+    )
+    target = update.message or (update.callback_query.message if update.callback_query else None)
+    user = (
+        update.message.from_user
+        if update.message
+        else (update.callback_query.from_user if update.callback_query else None)
+    )
+    if target is None or user is None:
+        return True
+    i18n = locale_middleware.i18n
+    stored = locale_middleware.cache.get(user.id)
+    locale = stored if isinstance(stored, str) else locale_middleware.telegram_locale(user)
+    with i18n.context(), i18n.use_locale(locale), contextlib.suppress(TelegramAPIError):
+        if update.callback_query:
+            with contextlib.suppress(TelegramAPIError):
+                await update.callback_query.answer()
+        await target.answer(  # type: ignore[union-attr]
+            _(
+                "Sorry, something went wrong on our side. What you entered is kept. "
+                "Please try again in a minute."
+            )
+        )
+    return True
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+FAMILY_COMMANDS = (
+    ("new", N_("New tracing request")),
+    ("status", N_("My requests and their status")),
+    ("add", N_("Add information to a request")),
+    ("language", N_("Choose the language")),
+    ("help", N_("What this bot can do")),
+    ("privacy", N_("What we store and who sees it")),
+    ("cancel", N_("Stop what you are doing")),
+)
+
+
+async def register_commands(bot: Bot, i18n: CatalogI18n) -> None:
+    """The command menu in every language, and in the default one for everyone else."""
+    scope = BotCommandScopeAllPrivateChats()
+    for language in (None, *SUPPORTED_LOCALES):
+        locale = language or i18n.default_locale
+        commands = [
+            BotCommand(command=name, description=i18n.gettext(description, locale=locale))
+            for name, description in FAMILY_COMMANDS
+        ]
+        await bot.set_my_commands(commands, scope=scope, language_code=language)
+
+
+async def create_app(settings: Settings, *, migrate: bool = True) -> App:
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade_database(engine)
+    storage, isolation = build_storage(settings, engine)
+    i18n = build_i18n(settings.default_locale)
+    dispatcher = build_dispatcher(engine, storage, isolation, i18n, settings=settings)
+    return App(settings, engine, storage, i18n, dispatcher)
+
+
+async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until cancelled (or until `stop` is set, for tests)."""
+    app = await create_app(settings)
+    bot = create_bot(settings)
+    try:
+        me = await bot.get_me()
+        log.info("starting as @%s (id %s)", me.username, me.id)
+        await register_commands(bot, app.i18n)
+        polling = asyncio.create_task(
+            app.dispatcher.start_polling(bot, handle_signals=stop is None, close_bot_session=False)
+        )
+        if stop is None:
+            await polling
+        else:
+            waiter = asyncio.create_task(stop.wait())
+            await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if not polling.done():
+                await app.dispatcher.stop_polling()
+            waiter.cancel()
+            await polling
+    finally:
+        await bot.session.close()
+        await app.close()

@@ -1,0 +1,94 @@
+"""Settings from the environment or a `.env` file."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot import SUPPORTED_LOCALES
+
+# Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon, a 30+ char secret.
+_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,}$")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/homeward.db"
+
+
+class ConfigError(Exception):
+    """A configuration problem, explained in one line for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = SecretStr("")
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_api_url: str = "https://api.telegram.org"
+    redis_url: str | None = None
+    default_locale: str = "en"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        if not token:
+            raise ValueError(
+                "BOT_TOKEN is not set: put the token from @BotFather in the environment or .env"
+            )
+        if not _TOKEN_RE.match(token):
+            raise ValueError(
+                "BOT_TOKEN looks malformed: expected '<digits>:<secret>' as given by @BotFather"
+            )
+        return SecretStr(token)
+
+    @field_validator("default_locale")
+    @classmethod
+    def _check_locale(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[\s,;]+", value.strip()) if p]
+            try:
+                return [int(p) for p in parts]
+            except ValueError:
+                raise ValueError(
+                    "ADMIN_IDS must be Telegram user ids separated by commas"
+                ) from None
+        return value
+
+    @field_validator("telegram_api_url", "redis_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip().rstrip("/") or None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings, turning validation errors into one readable line each."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]).upper() if error["loc"] else "config"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(message if message.startswith(field) else f"{field}: {message}")
+        raise ConfigError("; ".join(lines)) from None

@@ -1,0 +1,77 @@
+"""Translations: gettext catalogs compiled in memory from locales/*.po, Babel dates."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Generator
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from aiogram.utils.i18n import I18n, ngettext
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from babel.dates import format_date as babel_format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot import LOCALES_DIR, SUPPORTED_LOCALES
+
+DOMAIN = "messages"
+
+__all__ = ["DOMAIN", "N_", "CatalogI18n", "_", "__", "format_day", "ngettext"]
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+class CatalogI18n(I18n):
+    """aiogram's I18n, but reading the .po files directly.
+
+    aiogram refuses an uncompiled catalog; compiling in memory means a fresh
+    checkout needs no `pybabel compile` step and can never run a stale .mo.
+    """
+
+    @contextmanager
+    def context(self) -> Generator[I18n, None, None]:
+        # aiogram's `gettext` looks the instance up through I18n's own context variable,
+        # and every subclass of its mixin gets a separate one: set the base class's.
+        token = I18n.set_current(self)
+        try:
+            yield self
+        finally:
+            I18n.reset_current(token)
+
+    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        translations: dict[str, gettext.GNUTranslations] = {}
+        for locale in SUPPORTED_LOCALES:
+            po_path = self.path / locale / "LC_MESSAGES" / f"{self.domain}.po"
+            if not po_path.exists():
+                continue
+            with po_path.open("rb") as fp:
+                catalog = read_po(fp, locale=locale)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog, use_fuzzy=False)
+            buffer.seek(0)
+            translations[locale] = gettext.GNUTranslations(buffer)
+        return translations
+
+
+# Day-month-year reads naturally to every audience of the bot, English speakers included.
+_DATE_LOCALES = {"en": "en_GB"}
+
+
+def build_i18n(default_locale: str = "en") -> CatalogI18n:
+    return CatalogI18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
+
+
+def format_day(value: date | datetime, locale: str | None = None) -> str:
+    """A date the way the reader's language writes it: 12 березня 2012 р."""
+    if locale is None:
+        i18n = I18n.get_current(no_error=True)
+        locale = i18n.current_locale if i18n else "en"
+    if isinstance(value, datetime):
+        value = value.date()
+    return babel_format_date(value, format="long", locale=_DATE_LOCALES.get(locale, locale))

@@ -1,0 +1,471 @@
+"""/new: the guided intake of a tracing request, one question at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.domain import intake
+from bot.domain.intake import Kind, StaleButton, Step
+from bot.domain.validation import InputError
+from bot.i18n import N_, _, ngettext
+from bot.services import families
+from bot.services.uow import UnitOfWork
+from handlers.callbacks import CancelCb, IntakeCb, MenuCb
+from handlers.family.states import AddInfo, Intake
+from handlers.texts import h, menu_keyboard
+
+router = Router(name="family.intake")
+log = logging.getLogger(__name__)
+
+_SUMMARY_CHUNK = 3800  # Telegram allows 4096; leave room for the header
+
+
+def _today() -> Any:
+    return datetime.now(UTC).date()
+
+
+# --- rendering ----------------------------------------------------------------
+def display_value(step: Step, value: Any) -> str:
+    """An answer as the summary shows it: escaped text, translated choices."""
+    if value is None:
+        return _("not given")
+    if step.kind is Kind.CHOICE:
+        labels = {choice.value: choice.label for choice in step.choices}
+        return _(labels.get(value, value))
+    if step.kind is Kind.PHOTOS:
+        return ngettext("{count} photo", "{count} photos", len(value)).format(count=len(value))
+    if step.kind in (Kind.DATE, Kind.BIRTH):
+        if value["kind"] == "age":
+            years = int(value["text"])
+            return ngettext(
+                "about {years} year old today", "about {years} years old today", years
+            ).format(years=years)
+        return h(value["text"])
+    return h(value)
+
+
+def render_step(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    step = intake.current_step(draft)
+    assert step is not None
+    steps = [s for s in intake.active_steps(draft["answers"]) if s.kind is not Kind.CONSENT]
+    builder = InlineKeyboardBuilder()
+    if step.kind is Kind.CONSENT:
+        text = consent_text()
+        builder.button(text=_("I agree"), callback_data=IntakeCb(action="agree", step=step.key))
+        builder.button(
+            text=_("I do not agree"), callback_data=IntakeCb(action="decline", step=step.key)
+        )
+    else:
+        position = steps.index(step) + 1
+        text = _("Question {number} of {total}").format(number=position, total=len(steps))
+        text = f"<i>{text}</i>\n\n{_(step.prompt)}"
+        if step.optional:
+            text += "\n" + _("(optional)")
+        answer = draft["answers"].get(step.key)
+        if answer is not None and step.kind is not Kind.PHOTOS:
+            text += "\n\n" + _("Current answer: {answer}").format(
+                answer=display_value(step, answer)
+            )
+        for choice in step.choices:
+            builder.button(
+                text=_(choice.label),
+                callback_data=IntakeCb(action="pick", step=step.key, value=choice.value),
+            )
+        if step.kind is Kind.PHOTOS and draft["answers"].get("photos"):
+            builder.button(text=_("Done"), callback_data=IntakeCb(action="done", step=step.key))
+        elif step.optional:
+            builder.button(text=_("Skip"), callback_data=IntakeCb(action="skip", step=step.key))
+    if draft["history"]:
+        builder.button(text=_("« Back"), callback_data=IntakeCb(action="back", step=step.key))
+    builder.adjust(1)
+    return text, builder.as_markup()
+
+
+def consent_text() -> str:
+    return _(
+        "<b>Consent</b>\n\n"
+        "Before you send the request, please read this.\n\n"
+        "• The information you gave, including the photos, will be shared with the "
+        "verification bodies of both sides, only to trace the person and to help reunite "
+        "the family.\n"
+        "• It will not be published or used for any other purpose.\n"
+        "• Only a small team of vetted liaisons works with it.\n"
+        "• You can ask to withdraw the request at any time.\n\n"
+        "Without your consent nothing is stored. Do you agree?"
+    )
+
+
+def render_summary(draft: dict[str, Any]) -> tuple[list[str], InlineKeyboardMarkup]:
+    answers = draft["answers"]
+    sections: list[str] = []
+    for section, title in intake.SECTION_TITLES.items():
+        lines = [f"<b>{_(title)}</b>"]
+        for step in intake.editable_steps(draft):
+            if step.section is section:
+                lines.append(f"{_(step.label)}: {display_value(step, answers.get(step.key))}")
+        sections.append("\n".join(lines))
+    header = "<b>" + _("Please check your request") + "</b>"
+    footer = _(
+        "If everything is correct, press “Send request”. "
+        "To change an answer, press “Edit an answer”."
+    )
+    chunks: list[str] = [header]
+    for part in [*sections, footer]:
+        if len(chunks[-1]) + len(part) + 2 > _SUMMARY_CHUNK:
+            chunks.append(part)
+        else:
+            chunks[-1] += "\n\n" + part
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Send request"), callback_data=IntakeCb(action="submit"))
+    builder.button(text=_("Edit an answer"), callback_data=IntakeCb(action="editmenu"))
+    builder.button(text=_("« Back"), callback_data=IntakeCb(action="back", step=intake.SUMMARY))
+    builder.adjust(1)
+    return chunks, builder.as_markup()
+
+
+def edit_menu() -> tuple[str, InlineKeyboardMarkup]:
+    return _("Which answer do you want to change?"), _edit_keyboard()
+
+
+def _edit_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for step in intake.STEPS:
+        if step.kind is not Kind.CONSENT:
+            builder.button(text=_(step.label), callback_data=IntakeCb(action="edit", step=step.key))
+    builder.button(text=_("Back to the summary"), callback_data=IntakeCb(action="summary"))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+async def send_current(message: Message, draft: dict[str, Any], prefix: str | None = None) -> None:
+    """Ask the current question again, or show the summary."""
+    if draft["step"] == intake.SUMMARY:
+        chunks, markup = render_summary(draft)
+        if prefix:
+            chunks[0] = f"{prefix}\n\n{chunks[0]}"
+        for chunk in chunks[:-1]:
+            await message.answer(chunk)
+        await message.answer(chunks[-1], reply_markup=markup)
+        return
+    text, markup = render_step(draft)
+    await message.answer(f"{prefix}\n\n{text}" if prefix else text, reply_markup=markup)
+
+
+def error_text(error: InputError) -> str:
+    return _(error.message).format(**error.params)
+
+
+async def _load(state: FSMContext) -> dict[str, Any] | None:
+    if await state.get_state() != Intake.active.state:
+        return None
+    return (await state.get_data()).get("draft")
+
+
+async def _save(state: FSMContext, draft: dict[str, Any], **extra: Any) -> None:
+    await state.set_data({"draft": draft, **extra})
+
+
+# --- starting and cancelling ------------------------------------------------------
+async def begin(message: Message, state: FSMContext) -> None:
+    draft = await _load(state)
+    if draft is not None:
+        await send_current(
+            message, draft, _("You have an unfinished request. Let us continue where you stopped.")
+        )
+        return
+    draft = intake.new_draft()
+    await state.set_state(Intake.active)
+    await _save(state, draft)
+    intro = _(
+        "Let us start a tracing request. I will ask short questions, one at a time. "
+        "You can go back, skip the optional ones and check everything before sending. "
+        "To stop, send /cancel."
+    )
+    await send_current(message, draft, intro)
+
+
+@router.message(Command("new"))
+async def new_request(message: Message, state: FSMContext) -> None:
+    if await state.get_state() == AddInfo.active.state:
+        await state.clear()
+    await begin(message, state)
+
+
+@router.callback_query(MenuCb.filter(F.action == "new"))
+async def new_request_button(query: CallbackQuery, state: FSMContext) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        if await state.get_state() == AddInfo.active.state:
+            await state.clear()
+        await begin(query.message, state)
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, state: FSMContext) -> None:
+    current = await state.get_state()
+    if current == Intake.active.state:
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("Yes, delete it"), callback_data=CancelCb(confirm=True))
+        builder.button(text=_("No, continue"), callback_data=CancelCb(confirm=False))
+        builder.adjust(1)
+        await message.answer(
+            _("Do you want to cancel this request? Everything you entered will be deleted."),
+            reply_markup=builder.as_markup(),
+        )
+    elif current == AddInfo.active.state:
+        await state.clear()
+        await message.answer(_("Done. Nothing more will be added."), reply_markup=menu_keyboard())
+    else:
+        await message.answer(_("There is nothing to cancel."), reply_markup=menu_keyboard())
+
+
+@router.callback_query(CancelCb.filter())
+async def cancel_confirmed(
+    query: CallbackQuery, callback_data: CancelCb, state: FSMContext
+) -> None:
+    await query.answer()
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    await _drop_keyboard(message)
+    draft = await _load(state)
+    if draft is None:
+        await message.answer(_("There is nothing to cancel."), reply_markup=menu_keyboard())
+    elif callback_data.confirm:
+        await state.clear()
+        await message.answer(
+            _("The request has been cancelled and what you entered has been deleted."),
+            reply_markup=menu_keyboard(),
+        )
+    else:
+        await send_current(message, draft, _("Let us continue."))
+
+
+# --- answers ------------------------------------------------------------------------
+@router.message(Intake.active, F.text)
+async def text_answer(message: Message, state: FSMContext) -> None:
+    draft = await _load(state)
+    if draft is None:
+        return
+    text = message.text or ""
+    if text.startswith("/"):
+        await send_current(
+            message,
+            draft,
+            _("This command is not available here. To stop the request, send /cancel."),
+        )
+        return
+    step = intake.current_step(draft)
+    try:
+        if step is not None and step.kind is Kind.CHOICE:
+            typed = text.strip().casefold()
+            chosen = next((c.value for c in step.choices if _(c.label).casefold() == typed), None)
+            if chosen is None:
+                raise InputError(N_("Please choose one of the buttons."))
+            draft = intake.answer_choice(draft, step.key, chosen)
+        elif step is not None and step.kind is Kind.CONSENT:
+            raise InputError(N_("Please choose one of the buttons."))
+        else:
+            draft = intake.answer_text(draft, text, _today())
+    except InputError as error:
+        await send_current(message, draft, "⚠️ " + error_text(error))
+        return
+    await _save(state, draft)
+    await send_current(message, draft)
+
+
+@router.message(Intake.active, F.photo)
+async def photo_answer(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    draft = data.get("draft")
+    if draft is None:
+        return
+    step = intake.current_step(draft)
+    if step is None or step.kind is not Kind.PHOTOS:
+        await send_current(message, draft, "⚠️ " + _wrong_kind(step))
+        return
+    assert message.photo
+    if not intake.add_photo(draft, message.photo[-1].file_id):
+        group = message.media_group_id
+        if group is None or data.get("warned_group") != group:
+            await message.answer(
+                _(
+                    "You have already added {limit} photos, the most that can be sent. "
+                    "This one was not added. Press “Done” to continue."
+                ).format(limit=intake.MAX_PHOTOS),
+                reply_markup=render_step(draft)[1],
+            )
+        await _save(state, draft, warned_group=group)
+        return
+    await _save(state, draft)
+    count = len(draft["answers"]["photos"])
+    await message.answer(
+        _("Photo {number} of {limit} received. Send more, or press “Done”.").format(
+            number=count, limit=intake.MAX_PHOTOS
+        ),
+        reply_markup=render_step(draft)[1],
+    )
+
+
+@router.message(Intake.active)
+async def other_content(message: Message, state: FSMContext) -> None:
+    draft = await _load(state)
+    if draft is not None:
+        await send_current(message, draft, "⚠️ " + _wrong_kind(intake.current_step(draft)))
+
+
+def _wrong_kind(step: Step | None) -> str:
+    if step is None or step.kind in (Kind.CHOICE, Kind.CONSENT):
+        return _("Please use the buttons.")
+    if step.kind is Kind.PHOTOS:
+        return _("Please send a photo, or press “Done” or “Skip”.")
+    return _("Please answer with a text message.")
+
+
+# --- buttons ------------------------------------------------------------------------
+async def _drop_keyboard(message: Message) -> None:
+    """Take the buttons off a message that has been answered, so they can't be pressed twice."""
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_reply_markup(reply_markup=None)
+
+
+@router.callback_query(IntakeCb.filter())
+async def intake_button(
+    query: CallbackQuery,
+    callback_data: IntakeCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    i18n: I18n,
+) -> None:
+    message = query.message
+    draft = await _load(state)
+    if draft is None or not isinstance(message, Message):
+        await query.answer(_("This button is no longer active."))
+        return
+    action = callback_data.action
+    try:
+        if action == "submit":
+            await _submit(query, message, draft, state, uow, i18n)
+            return
+        if action == "decline":
+            await _ask_decline(query, message, draft)
+            return
+        if action == "decline_confirm":
+            if intake.current_step(draft) is None or draft["step"] != "consent":
+                raise StaleButton
+            await state.clear()
+            await query.answer()
+            await _drop_keyboard(message)
+            await message.answer(
+                _(
+                    "Nothing has been stored and your answers have been deleted. "
+                    "You can start again at any time with /new."
+                ),
+                reply_markup=menu_keyboard(),
+            )
+            return
+        if action == "editmenu":
+            if draft["step"] != intake.SUMMARY:
+                raise StaleButton
+            await query.answer()
+            text, markup = edit_menu()
+            await message.answer(text, reply_markup=markup)
+            return
+        if action == "summary":
+            if draft["step"] != intake.SUMMARY:
+                raise StaleButton
+        elif action == "consent":
+            if draft["step"] != "consent":
+                raise StaleButton
+        elif action == "pick":
+            draft = intake.answer_choice(draft, callback_data.step, callback_data.value)
+        elif action == "skip":
+            draft = intake.skip(draft, callback_data.step)
+        elif action == "done":
+            draft = intake.finish_photos(draft)
+        elif action == "back":
+            if callback_data.step != draft["step"]:
+                raise StaleButton
+            draft = intake.back(draft)
+        elif action == "agree":
+            draft = intake.give_consent(draft)
+        elif action == "edit":
+            draft = intake.edit(draft, callback_data.step)
+        else:
+            raise StaleButton
+    except StaleButton:
+        await query.answer(_("This button is no longer active."))
+        return
+    await _save(state, draft)
+    await query.answer()
+    await _drop_keyboard(message)
+    await send_current(message, draft)
+
+
+async def _ask_decline(query: CallbackQuery, message: Message, draft: dict[str, Any]) -> None:
+    if draft["step"] != "consent":
+        raise StaleButton
+    await query.answer()
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Delete my answers"), callback_data=IntakeCb(action="decline_confirm"))
+    builder.button(text=_("« Back to consent"), callback_data=IntakeCb(action="consent"))
+    builder.adjust(1)
+    await _drop_keyboard(message)
+    await message.answer(
+        _(
+            "Without your consent we cannot store or pass on the request. "
+            "If you do not agree, everything you entered will be deleted."
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def _submit(
+    query: CallbackQuery,
+    message: Message,
+    draft: dict[str, Any],
+    state: FSMContext,
+    uow: UnitOfWork,
+    i18n: I18n,
+) -> None:
+    if draft["step"] != intake.SUMMARY:
+        raise StaleButton
+    try:
+        code = await families.submit_request(
+            uow, query.from_user.id, i18n.current_locale, draft, _today()
+        )
+    except InputError as error:
+        await query.answer()
+        await message.answer("⚠️ " + error_text(error))
+        missing = intake.missing_required(draft)
+        if missing:
+            draft["step"] = missing[0].key
+            await _save(state, draft)
+        await send_current(message, draft)
+        return
+    await state.clear()
+    await query.answer()
+    await _drop_keyboard(message)
+    await message.answer(
+        _(
+            "Your request has been sent. Your reference code is <code>{code}</code>. "
+            "Please keep it.\n\n"
+            "<b>What happens next:</b> a liaison will review your request and pass it on "
+            "for tracing. This can take a long time. We will write to you here when there "
+            "is verified news.\n\n"
+            "You can check the status at any time with /status, and add information with "
+            "/add {code}."
+        ).format(code=code),
+        reply_markup=menu_keyboard(),
+    )

@@ -1,0 +1,287 @@
+"""/status and /add: a family's own requests, and information added later."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.domain.reference import normalize_reference_code
+from bot.domain.statuses import RequestStatus
+from bot.i18n import _, format_day, ngettext
+from bot.services import families
+from bot.services.families import RequestDetails, RequestNotFound, RequestSummary
+from bot.services.uow import UnitOfWork
+from handlers.callbacks import MenuCb, RequestCb
+from handlers.family.states import AddInfo, Intake
+from handlers.texts import close_reason_label, h, menu_keyboard, status_label, status_meaning
+
+router = Router(name="family.requests")
+_MAX_FOLLOWUP = 2000
+
+
+def _status_line(request: RequestSummary) -> str:
+    label = status_label(request.status)
+    if request.status is RequestStatus.CLOSED:
+        label += f" ({close_reason_label(request.close_reason)})"
+    return label
+
+
+def render_list(requests: list[RequestSummary]) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [
+        "<b>"
+        + ngettext("You have {count} request:", "You have {count} requests:", len(requests)).format(
+            count=len(requests)
+        )
+        + "</b>"
+    ]
+    builder = InlineKeyboardBuilder()
+    for request in requests:
+        lines.append(
+            f"\n<code>{request.code}</code> · {h(request.sought_name)}\n"
+            f"{_status_line(request)} · {format_day(request.status_changed_at)}"
+        )
+        builder.button(
+            text=request.code, callback_data=RequestCb(action="view", request_id=request.id)
+        )
+    lines.append("\n" + _("Press a reference code to see the details."))
+    builder.adjust(2)
+    return "\n".join(lines), builder.as_markup()
+
+
+def render_details(request: RequestDetails) -> tuple[str, InlineKeyboardMarkup]:
+    text = "\n".join(
+        [
+            _("<b>Request {code}</b>").format(code=request.code),
+            _("Person you are looking for: {name}").format(name=h(request.sought_name)),
+            _("Status: <b>{status}</b>").format(status=_status_line(request)),
+            status_meaning(request.status),
+            _("Last change: {date}").format(date=format_day(request.status_changed_at)),
+            _("Sent: {date}").format(date=format_day(request.created_at)),
+            ngettext(
+                "You have added information {count} time.",
+                "You have added information {count} times.",
+                request.followups,
+            ).format(count=request.followups)
+            if request.followups
+            else "",
+        ]
+    ).rstrip()
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Add information"), callback_data=RequestCb(action="add", request_id=request.id)
+    )
+    builder.button(text=_("All my requests"), callback_data=RequestCb(action="list"))
+    builder.adjust(1)
+    return text, builder.as_markup()
+
+
+async def _show_list(message: Message, uow: UnitOfWork, user_id: int) -> None:
+    requests = await families.list_requests(uow, user_id)
+    if not requests:
+        await message.answer(
+            _("You have no requests yet. To start one, send /new."), reply_markup=menu_keyboard()
+        )
+        return
+    text, markup = render_list(requests)
+    await message.answer(text, reply_markup=markup)
+
+
+def _not_found() -> str:
+    return _(
+        "No request with this reference code was found among your requests. "
+        "Please check the code, or send /status to see them all."
+    )
+
+
+def _bad_code() -> str:
+    return _("This does not look like a reference code. A code looks like this: HW-7K3P-9Q.")
+
+
+@router.message(Command("status"))
+async def status(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+    assert message.from_user
+    if not command.args:
+        await _show_list(message, uow, message.from_user.id)
+        return
+    code = normalize_reference_code(command.args)
+    if code is None:
+        await message.answer(_bad_code())
+        return
+    try:
+        request = await families.get_request(uow, message.from_user.id, code=code)
+    except RequestNotFound:
+        await message.answer(_not_found())
+        return
+    text, markup = render_details(request)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(MenuCb.filter(F.action == "status"))
+async def status_button(query: CallbackQuery, uow: UnitOfWork) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _show_list(query.message, uow, query.from_user.id)
+
+
+@router.callback_query(RequestCb.filter(F.action == "list"))
+async def list_button(query: CallbackQuery, uow: UnitOfWork) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _show_list(query.message, uow, query.from_user.id)
+
+
+@router.callback_query(RequestCb.filter(F.action == "view"))
+async def view_button(query: CallbackQuery, callback_data: RequestCb, uow: UnitOfWork) -> None:
+    try:
+        request = await families.get_request(
+            uow, query.from_user.id, request_id=callback_data.request_id
+        )
+    except RequestNotFound:
+        await query.answer(_("This request was not found."), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        text, markup = render_details(request)
+        await query.message.answer(text, reply_markup=markup)
+
+
+# --- adding information ------------------------------------------------------------
+def _done_keyboard(request_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Done"), callback_data=RequestCb(action="done", request_id=request_id))
+    return builder.as_markup()
+
+
+async def _start_adding(message: Message, state: FSMContext, request: RequestDetails) -> None:
+    if await state.get_state() == Intake.active.state:
+        # Keep the unfinished intake: adding information waits until it is sent or cancelled.
+        await message.answer(
+            _("Please finish or cancel the request you are filling in first (/cancel).")
+        )
+        return
+    await state.set_state(AddInfo.active)
+    await state.set_data({"request_id": request.id, "code": request.code})
+    await message.answer(
+        _(
+            "Send the additional information for request <code>{code}</code> as text messages "
+            "or photos. The liaisons will see it. Press “Done” when you have finished."
+        ).format(code=request.code),
+        reply_markup=_done_keyboard(request.id),
+    )
+
+
+@router.message(Command("add"))
+async def add(message: Message, command: CommandObject, state: FSMContext, uow: UnitOfWork) -> None:
+    assert message.from_user
+    user_id = message.from_user.id
+    if not command.args:
+        requests = await families.list_requests(uow, user_id)
+        if not requests:
+            await message.answer(_("You have no requests yet. To start one, send /new."))
+        elif len(requests) == 1:
+            request = await families.get_request(uow, user_id, request_id=requests[0].id)
+            await _start_adding(message, state, request)
+        else:
+            builder = InlineKeyboardBuilder()
+            for item in requests:
+                builder.button(
+                    text=item.code, callback_data=RequestCb(action="add", request_id=item.id)
+                )
+            builder.adjust(2)
+            await message.answer(
+                _("To which request do you want to add information?"),
+                reply_markup=builder.as_markup(),
+            )
+        return
+    code = normalize_reference_code(command.args)
+    if code is None:
+        await message.answer(_bad_code())
+        return
+    try:
+        request = await families.get_request(uow, user_id, code=code)
+    except RequestNotFound:
+        await message.answer(_not_found())
+        return
+    await _start_adding(message, state, request)
+
+
+@router.callback_query(RequestCb.filter(F.action == "add"))
+async def add_button(
+    query: CallbackQuery, callback_data: RequestCb, state: FSMContext, uow: UnitOfWork
+) -> None:
+    try:
+        request = await families.get_request(
+            uow, query.from_user.id, request_id=callback_data.request_id
+        )
+    except RequestNotFound:
+        await query.answer(_("This request was not found."), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _start_adding(query.message, state, request)
+
+
+@router.callback_query(RequestCb.filter(F.action == "done"))
+async def add_done(query: CallbackQuery, callback_data: RequestCb, state: FSMContext) -> None:
+    await query.answer()
+    data = await state.get_data()
+    if (
+        await state.get_state() == AddInfo.active.state
+        and data.get("request_id") == callback_data.request_id
+    ):
+        await state.clear()
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            _("Thank you. The liaisons will see what you sent."), reply_markup=menu_keyboard()
+        )
+
+
+@router.message(AddInfo.active, F.text | F.photo)
+async def add_content(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
+    assert message.from_user
+    data = await state.get_data()
+    text = message.text if message.text is not None else message.caption
+    if text and text.startswith("/"):
+        await message.answer(
+            _("This command is not available here. Press “Done” first."),
+            reply_markup=_done_keyboard(data["request_id"]),
+        )
+        return
+    if text and len(text) > _MAX_FOLLOWUP:
+        await message.answer(
+            _("This is too long: {length} characters. Please keep it under {limit}.").format(
+                length=len(text), limit=_MAX_FOLLOWUP
+            )
+        )
+        return
+    photo = message.photo[-1].file_id if message.photo else None
+    try:
+        code = await families.add_followup(
+            uow, message.from_user.id, data["request_id"], text, photo
+        )
+    except RequestNotFound:
+        await state.clear()
+        await message.answer(_not_found())
+        return
+    group = message.media_group_id
+    if group is not None and data.get("last_group") == group:
+        return  # one acknowledgement per album is enough
+    if group is not None:
+        await state.update_data(last_group=group)
+    await message.answer(
+        _("Added to request <code>{code}</code>. You can send more, or press “Done”.").format(
+            code=code
+        ),
+        reply_markup=_done_keyboard(data["request_id"]),
+    )
+
+
+@router.message(AddInfo.active)
+async def add_wrong_kind(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    await message.answer(
+        _("Please send text or a photo."), reply_markup=_done_keyboard(data["request_id"])
+    )

@@ -1,0 +1,82 @@
+"""Greeting, menu, language, help and privacy."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.i18n import _
+from bot.middlewares import LocaleCache, LocaleMiddleware
+from bot.services import families
+from bot.services.uow import UnitOfWork
+from handlers.callbacks import LanguageCb, MenuCb
+from handlers.family.states import Intake
+from handlers.texts import (
+    LANGUAGE_NAMES,
+    help_text,
+    language_keyboard,
+    menu_keyboard,
+    privacy_text,
+    welcome_text,
+)
+
+router = Router(name="family.start")
+
+
+@router.message(CommandStart())
+async def start(message: Message, state: FSMContext) -> None:
+    text = welcome_text()
+    if await state.get_state() == Intake.active.state:
+        text += "\n\n" + _("You have an unfinished request. Send /new to continue it.")
+    await message.answer(text, reply_markup=menu_keyboard())
+
+
+@router.message(Command("help"))
+async def show_help(message: Message) -> None:
+    await message.answer(help_text(), reply_markup=menu_keyboard())
+
+
+@router.message(Command("privacy"))
+async def show_privacy(message: Message) -> None:
+    await message.answer(privacy_text())
+
+
+@router.message(Command("language"))
+async def choose_language(message: Message) -> None:
+    await message.answer(_("Choose the language:"), reply_markup=language_keyboard())
+
+
+@router.callback_query(LanguageCb.filter())
+async def set_language(
+    query: CallbackQuery,
+    callback_data: LanguageCb,
+    uow: UnitOfWork,
+    i18n_middleware: LocaleMiddleware,
+    locale_cache: LocaleCache,
+) -> None:
+    if callback_data.locale not in LANGUAGE_NAMES:
+        await query.answer()
+        return
+    await families.set_locale(uow, query.from_user.id, callback_data.locale)
+    locale_cache.put(query.from_user.id, callback_data.locale)
+    with i18n_middleware.i18n.use_locale(callback_data.locale):
+        await query.answer()
+        if query.message is not None:
+            await query.message.answer(
+                _("Done. I will write to you in English from now on."), reply_markup=menu_keyboard()
+            )
+
+
+@router.callback_query(MenuCb.filter(F.action.in_({"help", "privacy", "language"})))
+async def menu_simple(query: CallbackQuery, callback_data: MenuCb) -> None:
+    await query.answer()
+    if query.message is None:
+        return
+    if callback_data.action == "help":
+        await query.message.answer(help_text())
+    elif callback_data.action == "privacy":
+        await query.message.answer(privacy_text())
+    else:
+        await query.message.answer(_("Choose the language:"), reply_markup=language_keyboard())

@@ -1,0 +1,105 @@
+"""Messages shared by several family handlers. Every string goes through gettext."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.domain.statuses import (
+    CLOSE_REASON_LABELS,
+    STATUS_LABELS,
+    STATUS_MEANINGS,
+    CloseReason,
+    RequestStatus,
+)
+from bot.i18n import _
+from handlers.callbacks import LanguageCb, MenuCb
+
+LANGUAGE_NAMES = {"uk": "Українська", "ru": "Русский", "en": "English"}
+
+
+def h(value: object) -> str:
+    """Escape anything a user typed before it goes into an HTML message."""
+    return escape(str(value), quote=False)
+
+
+def welcome_text() -> str:
+    return _(
+        "<b>Homeward</b> helps families find children and relatives they lost contact "
+        "with because of the war, and get back in touch.\n\n"
+        "You describe the person you are looking for. A small team of liaisons passes "
+        "the request to the bodies responsible for tracing on both sides. You hear back "
+        "only after a joint verification of identity and well-being.\n\n"
+        "Homeward is not the police or an emergency service, and it cannot promise a result. "
+        "If someone is in danger right now, contact the local emergency services.\n\n"
+        "What would you like to do?"
+    )
+
+
+def help_text() -> str:
+    return _(
+        "<b>What you can do here</b>\n\n"
+        "/new: start a new tracing request, one question at a time\n"
+        "/status: see your requests and their status\n"
+        "/status HW-XXXX-XX: one request by its reference code\n"
+        "/add HW-XXXX-XX: add information to a request\n"
+        "/language: choose the language\n"
+        "/privacy: what we store and who sees it\n"
+        "/cancel: stop what you are doing\n\n"
+        "While you fill in a request you can go back, skip optional questions, "
+        "and check everything before sending. An unfinished request is kept, "
+        "even if you leave: send /new to continue it."
+    )
+
+
+def privacy_text() -> str:
+    return _(
+        "<b>Your data</b>\n\n"
+        "<b>What we store:</b> the answers in your requests (about the person you are looking "
+        "for, the separation and you), the photos you send, the information you add later, "
+        "and your language. Your Telegram account number lets us reply to you here.\n\n"
+        "<b>Who sees it:</b> only a small team of vetted liaisons. With your consent, the "
+        "details of a request are shared with the verification bodies of both sides, only "
+        "for tracing and reunification.\n\n"
+        "<b>What we do not do:</b> we do not publish your data, pass it to anyone else or "
+        "use it for any other purpose.\n\n"
+        "An unfinished request is kept so that you can continue it later. /cancel deletes it. "
+        "If you do not give consent, nothing is stored. To correct or withdraw a request, "
+        "write to us with /add and its reference code."
+    )
+
+
+def menu_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("New request"), callback_data=MenuCb(action="new"))
+    builder.button(text=_("My requests"), callback_data=MenuCb(action="status"))
+    builder.button(text=_("Language"), callback_data=MenuCb(action="language"))
+    builder.button(text=_("Help"), callback_data=MenuCb(action="help"))
+    builder.button(text=_("Privacy"), callback_data=MenuCb(action="privacy"))
+    builder.adjust(1, 2, 2)
+    return builder.as_markup()
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for locale, name in LANGUAGE_NAMES.items():
+        builder.button(text=name, callback_data=LanguageCb(locale=locale))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def status_label(status: RequestStatus) -> str:
+    return _(STATUS_LABELS[status])
+
+
+def status_meaning(status: RequestStatus) -> str:
+    return _(STATUS_MEANINGS[status])
+
+
+def close_reason_label(reason: str | None) -> str:
+    try:
+        return _(CLOSE_REASON_LABELS[CloseReason(reason)])
+    except ValueError:
+        return _(CLOSE_REASON_LABELS[CloseReason.OTHER])

@@ -1,0 +1,181 @@
+"""Tables. Every text column here may hold personal data: never log their values."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """Anyone who has talked to the bot and whose language we must remember."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class TracingRequest(Base):
+    __tablename__ = "tracing_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="submitted", index=True)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    close_note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locale: Mapped[str] = mapped_column(String(8))
+
+    # The person sought.
+    sought_name: Mapped[str] = mapped_column(String(200))
+    sought_aliases: Mapped[str | None] = mapped_column(String(300))
+    sought_sex: Mapped[str] = mapped_column(String(16))
+    birth_kind: Mapped[str] = mapped_column(String(8))  # date | year | age
+    birth_text: Mapped[str] = mapped_column(String(32))  # as normalised for display
+    birth_estimate: Mapped[date] = mapped_column(Date)
+    birth_place: Mapped[str | None] = mapped_column(String(200))
+    features: Mapped[str | None] = mapped_column(Text)
+    health_needs: Mapped[str | None] = mapped_column(Text)
+    now_adult: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # The separation.
+    separation_kind: Mapped[str] = mapped_column(String(8))  # date | month | year
+    separation_text: Mapped[str] = mapped_column(String(32))
+    separation_estimate: Mapped[date] = mapped_column(Date)
+    separation_place: Mapped[str] = mapped_column(String(200))
+    circumstances: Mapped[str] = mapped_column(String(32))
+    circumstances_other: Mapped[str | None] = mapped_column(Text)
+    last_location: Mapped[str | None] = mapped_column(String(300))
+    last_contact_text: Mapped[str | None] = mapped_column(String(32))
+    companions: Mapped[str | None] = mapped_column(String(300))
+
+    # The requester.
+    relationship_to_sought: Mapped[str] = mapped_column(String(32))
+    requester_name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(100))
+    reported_elsewhere: Mapped[str | None] = mapped_column(Text)
+
+    consent_version: Mapped[str] = mapped_column(String(16))
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    photos: Mapped[list[RequestPhoto]] = relationship(
+        back_populates="request", order_by="RequestPhoto.id", cascade="all, delete-orphan"
+    )
+
+
+class RequestPhoto(Base):
+    """A Telegram file id; the image itself stays on Telegram's servers."""
+
+    __tablename__ = "request_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
+    )
+    followup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("followups.id", ondelete="CASCADE"), index=True
+    )
+    file_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    request: Mapped[TracingRequest] = relationship(back_populates="photos")
+
+
+class FollowUp(Base):
+    """Information the family added after submitting, for the liaisons."""
+
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StatusChange(Base):
+    __tablename__ = "status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FsmRecord(Base):
+    """aiogram FSM state and data, so a half-filled request survives a restart."""
+
+    __tablename__ = "fsm_records"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[str | None] = mapped_column(Text)  # JSON
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+Index(
+    "ix_tracing_requests_family_changed",
+    TracingRequest.family_id,
+    TracingRequest.status_changed_at,
+)

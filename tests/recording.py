@@ -1,0 +1,76 @@
+"""A bot session that records every API call and answers like Telegram would, offline."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import Chat, Message, User
+
+BOT_USER = User(id=42, is_bot=True, first_name="Homeward", username="homeward_test_bot")
+
+
+class RecordingSession(BaseSession):
+    def __init__(self, keep: bool = True) -> None:
+        super().__init__()
+        self.keep = keep
+        self.calls: list[TelegramMethod[Any]] = []
+        self._ids = itertools.count(1000)
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        if self.keep:
+            self.calls.append(method)
+        returning = method.__returning__
+        if returning is bool:
+            return True  # type: ignore[return-value]
+        if returning is User:
+            return BOT_USER  # type: ignore[return-value]
+        chat_id = getattr(method, "chat_id", None) or 1
+        message = Message(
+            message_id=next(self._ids),
+            date=datetime.now(UTC),
+            chat=Chat(id=int(chat_id), type="private"),
+            from_user=BOT_USER,
+            text=getattr(method, "text", None),
+            caption=getattr(method, "caption", None),
+        )
+        if returning is Message or str(returning).startswith("typing.Union"):
+            return message  # type: ignore[return-value]
+        if getattr(returning, "__origin__", None) is list:
+            return [message]  # type: ignore[return-value]
+        return message  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        pass
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [
+            c.text  # type: ignore[attr-defined]
+            for c in self.calls
+            if type(c).__name__ == "SendMessage" and (chat_id is None or c.chat_id == chat_id)  # type: ignore[attr-defined]
+        ]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+def make_bot(session: RecordingSession | None = None) -> Bot:
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.enums import ParseMode
+
+    return Bot(
+        token="42:" + "T" * 35,
+        session=session or RecordingSession(),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
