@@ -5,7 +5,6 @@ from __future__ import annotations
 from html import escape
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.statuses import (
     CLOSE_REASON_LABELS,
@@ -16,6 +15,7 @@ from bot.domain.statuses import (
 )
 from bot.i18n import _
 from handlers.callbacks import LanguageCb, MenuCb
+from handlers.keyboards import column, keyboard
 
 LANGUAGE_NAMES = {"uk": "Українська", "ru": "Русский", "en": "English"}
 
@@ -72,22 +72,25 @@ def privacy_text() -> str:
 
 
 def menu_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("New request"), callback_data=MenuCb(action="new"))
-    builder.button(text=_("My requests"), callback_data=MenuCb(action="status"))
-    builder.button(text=_("Language"), callback_data=MenuCb(action="language"))
-    builder.button(text=_("Help"), callback_data=MenuCb(action="help"))
-    builder.button(text=_("Privacy"), callback_data=MenuCb(action="privacy"))
-    builder.adjust(1, 2, 2)
-    return builder.as_markup()
+    return keyboard(
+        [
+            [(_("New request"), MenuCb(action="new").pack())],
+            [
+                (_("My requests"), MenuCb(action="status").pack()),
+                (_("Language"), MenuCb(action="language").pack()),
+            ],
+            [
+                (_("Help"), MenuCb(action="help").pack()),
+                (_("Privacy"), MenuCb(action="privacy").pack()),
+            ],
+        ]
+    )
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for locale, name in LANGUAGE_NAMES.items():
-        builder.button(text=name, callback_data=LanguageCb(locale=locale))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column(
+        (name, LanguageCb(locale=locale).pack()) for locale, name in LANGUAGE_NAMES.items()
+    )
 
 
 def status_label(status: RequestStatus) -> str:

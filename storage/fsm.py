@@ -4,17 +4,23 @@ State and data are written through to the database on every change, so a
 half-filled request survives a crash or restart. Reads are served from a
 bounded in-process cache: with this storage one bot process owns its users'
 state (several instances share state through Redis instead, see README).
-Concurrent writes are group-committed: every caller still waits for its own
-commit, but writes that arrive together share one transaction.
+
+Writes are group-committed: every caller still waits until its own change is
+committed, but changes that arrive together share one transaction. On SQLite
+the writes go through one dedicated connection on one thread, which turns each
+batch into a single hop to the database thread instead of one per statement.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Protocol
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
@@ -27,13 +33,139 @@ from aiogram.fsm.storage.base import (
 )
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import FsmRecord, utcnow
 
 _Record = tuple[str | None, dict[str, Any]]
-_MISSING: _Record = (None, {})
+_EMPTY: _Record = (None, {})
+# (key, state, data as JSON); state None and data None mean "delete the row".
+_Row = tuple[str, str | None, str | None]
+
+
+class _Backend(Protocol):
+    async def load(self, key: str) -> tuple[str | None, str | None] | None: ...
+    async def write(self, rows: list[_Row], now: datetime) -> None: ...
+    async def close(self) -> None: ...
+
+
+def _split(rows: list[_Row]) -> tuple[list[str], list[_Row]]:
+    deletes = [key for key, state, data in rows if state is None and data is None]
+    upserts = [row for row in rows if not (row[1] is None and row[2] is None)]
+    return deletes, upserts
+
+
+class _SQLiteBackend:
+    """One connection, one thread: a batch costs one thread hop and one commit."""
+
+    def __init__(self, path: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsm-sqlite")
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=5000")
+            self._connection = connection
+        return self._connection
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _load_sync(self, key: str) -> tuple[str | None, str | None] | None:
+        row = (
+            self._connect()
+            .execute("SELECT state, data FROM fsm_records WHERE key = ?", (key,))
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else None
+
+    def _write_sync(self, rows: list[_Row], now: str) -> None:
+        connection = self._connect()
+        deletes, upserts = _split(rows)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            if deletes:
+                connection.executemany(
+                    "DELETE FROM fsm_records WHERE key = ?", [(key,) for key in deletes]
+                )
+            if upserts:
+                connection.executemany(
+                    "INSERT INTO fsm_records (key, state, data, updated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+                    "data = excluded.data, updated_at = excluded.updated_at",
+                    [(*row, now) for row in upserts],
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    async def load(self, key: str) -> tuple[str | None, str | None] | None:
+        return await self._run(self._load_sync, key)
+
+    async def write(self, rows: list[_Row], now: datetime) -> None:
+        # The text form SQLAlchemy's DateTime uses on SQLite (naive UTC).
+        await self._run(self._write_sync, rows, now.replace(tzinfo=None).isoformat(sep=" "))
+
+    async def close(self) -> None:
+        def _close() -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        await self._run(_close)
+        self._executor.shutdown(wait=True)
+
+
+class _SQLAlchemyBackend:
+    """PostgreSQL (and in-memory SQLite): the application's async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def load(self, key: str) -> tuple[str | None, str | None] | None:
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
+                )
+            ).first()
+        return (row.state, row.data) if row else None
+
+    async def write(self, rows: list[_Row], now: datetime) -> None:
+        deletes, upserts = _split(rows)
+        async with self.engine.begin() as connection:
+            if deletes:
+                await connection.execute(delete(FsmRecord).where(FsmRecord.key.in_(deletes)))
+            if upserts:
+                if self.engine.dialect.name == "postgresql":
+                    insert = pg_insert(FsmRecord.__table__)
+                else:
+                    from sqlalchemy.dialects.sqlite import insert
+
+                    insert = insert(FsmRecord.__table__)
+                statement = insert.on_conflict_do_update(
+                    index_elements=[FsmRecord.key],
+                    set_={
+                        "state": insert.excluded.state,
+                        "data": insert.excluded.data,
+                        "updated_at": insert.excluded.updated_at,
+                    },
+                )
+                await connection.execute(
+                    statement,
+                    [
+                        {"key": key, "state": state, "data": data, "updated_at": now}
+                        for key, state, data in upserts
+                    ],
+                )
+
+    async def close(self) -> None:
+        pass
 
 
 class SQLAlchemyStorage(BaseStorage):
@@ -43,12 +175,14 @@ class SQLAlchemyStorage(BaseStorage):
         key_builder: KeyBuilder | None = None,
         cache_size: int = 20_000,
     ) -> None:
-        self.engine = engine
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+        database = engine.url.database
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            self._backend: _Backend = _SQLiteBackend(database)
+        else:
+            self._backend = _SQLAlchemyBackend(engine)
         self._cache: OrderedDict[str, _Record] = OrderedDict()
         self._cache_size = cache_size
-        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        self._upsert = insert(FsmRecord.__table__)
         self._pending: dict[str, _Record] = {}
         self._inflight: dict[str, _Record] = {}
         self._waiters: list[asyncio.Future[None]] = []
@@ -81,6 +215,7 @@ class SQLAlchemyStorage(BaseStorage):
     async def close(self) -> None:
         if self._writer is not None:
             await asyncio.shield(self._writer)
+        await self._backend.close()
 
     # --- internals -----------------------------------------------------------
     async def _load(self, key: str) -> _Record:
@@ -91,13 +226,8 @@ class SQLAlchemyStorage(BaseStorage):
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        async with self.engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
-                )
-            ).first()
-        record: _Record = (row.state, json.loads(row.data) if row.data else {}) if row else _MISSING
+        row = await self._backend.load(key)
+        record: _Record = (row[0], json.loads(row[1]) if row[1] else {}) if row else _EMPTY
         self._remember(key, record)
         return record
 
@@ -121,46 +251,24 @@ class SQLAlchemyStorage(BaseStorage):
             batch, self._pending = self._pending, {}
             waiters, self._waiters = self._waiters, []
             self._inflight = batch
+            rows: list[_Row] = [
+                (key, state, None if state is None and not data else json.dumps(data))
+                for key, (state, data) in batch.items()
+            ]
             try:
-                await self._write(batch)
-            except BaseException as exc:
+                await self._backend.write(rows, utcnow())
+            except Exception as exc:
+                # Nobody may believe an unsaved change: forget it and tell every waiter.
                 for key in batch:
                     self._cache.pop(key, None)
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(exc)
-                self._inflight = {}
-                if not isinstance(exc, Exception):
-                    raise
                 continue
-            self._inflight = {}
+            finally:
+                self._inflight = {}
             for key, record in batch.items():
                 self._remember(key, record)
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
-
-    async def _write(self, batch: dict[str, _Record]) -> None:
-        now = utcnow()
-        upserts = []
-        deletes = []
-        for key, (state, data) in batch.items():
-            if state is None and not data:
-                deletes.append(key)
-            else:
-                upserts.append(
-                    {"key": key, "state": state, "data": json.dumps(data), "updated_at": now}
-                )
-        async with self.engine.begin() as connection:
-            if deletes:
-                await connection.execute(delete(FsmRecord).where(FsmRecord.key.in_(deletes)))
-            if upserts:
-                statement = self._upsert.on_conflict_do_update(
-                    index_elements=[FsmRecord.key],
-                    set_={
-                        "state": self._upsert.excluded.state,
-                        "data": self._upsert.excluded.data,
-                        "updated_at": self._upsert.excluded.updated_at,
-                    },
-                )
-                await connection.execute(statement, upserts)

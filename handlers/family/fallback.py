@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import _
+from handlers.routing import RouterSpec
 from handlers.texts import menu_keyboard
 
-router = Router(name="family.fallback")
+router = RouterSpec("family.fallback")
 
 
 def unknown_text() -> str:

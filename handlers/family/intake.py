@@ -7,13 +7,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import intake
 from bot.domain.intake import Kind, StaleButton, Step
@@ -23,9 +22,12 @@ from bot.services import families
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import CancelCb, IntakeCb, MenuCb
 from handlers.family.states import AddInfo, Intake
+from handlers.filters import If
+from handlers.keyboards import Buttons
+from handlers.routing import RouterSpec
 from handlers.texts import h, menu_keyboard
 
-router = Router(name="family.intake")
+router = RouterSpec("family.intake")
 log = logging.getLogger(__name__)
 
 _SUMMARY_CHUNK = 3800  # Telegram allows 4096; leave room for the header
@@ -59,7 +61,7 @@ def render_step(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     step = intake.current_step(draft)
     assert step is not None
     steps = [s for s in intake.active_steps(draft["answers"]) if s.kind is not Kind.CONSENT]
-    builder = InlineKeyboardBuilder()
+    builder = Buttons()
     if step.kind is Kind.CONSENT:
         text = consent_text()
         builder.button(text=_("I agree"), callback_data=IntakeCb(action="agree", step=step.key))
@@ -126,7 +128,7 @@ def render_summary(draft: dict[str, Any]) -> tuple[list[str], InlineKeyboardMark
             chunks.append(part)
         else:
             chunks[-1] += "\n\n" + part
-    builder = InlineKeyboardBuilder()
+    builder = Buttons()
     builder.button(text=_("Send request"), callback_data=IntakeCb(action="submit"))
     builder.button(text=_("Edit an answer"), callback_data=IntakeCb(action="editmenu"))
     builder.button(text=_("« Back"), callback_data=IntakeCb(action="back", step=intake.SUMMARY))
@@ -139,7 +141,7 @@ def edit_menu() -> tuple[str, InlineKeyboardMarkup]:
 
 
 def _edit_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Buttons()
     for step in intake.STEPS:
         if step.kind is not Kind.CONSENT:
             builder.button(text=_(step.label), callback_data=IntakeCb(action="edit", step=step.key))
@@ -215,7 +217,7 @@ async def new_request_button(query: CallbackQuery, state: FSMContext) -> None:
 async def cancel(message: Message, state: FSMContext) -> None:
     current = await state.get_state()
     if current == Intake.active.state:
-        builder = InlineKeyboardBuilder()
+        builder = Buttons()
         builder.button(text=_("Yes, delete it"), callback_data=CancelCb(confirm=True))
         builder.button(text=_("No, continue"), callback_data=CancelCb(confirm=False))
         builder.adjust(1)
@@ -253,7 +255,7 @@ async def cancel_confirmed(
 
 
 # --- answers ------------------------------------------------------------------------
-@router.message(Intake.active, F.text)
+@router.message(StateFilter(Intake.active), If(F.text))
 async def text_answer(message: Message, state: FSMContext) -> None:
     draft = await _load(state)
     if draft is None:
@@ -285,7 +287,7 @@ async def text_answer(message: Message, state: FSMContext) -> None:
     await send_current(message, draft)
 
 
-@router.message(Intake.active, F.photo)
+@router.message(StateFilter(Intake.active), If(F.photo))
 async def photo_answer(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     draft = data.get("draft")
@@ -318,7 +320,7 @@ async def photo_answer(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.message(Intake.active)
+@router.message(StateFilter(Intake.active))
 async def other_content(message: Message, state: FSMContext) -> None:
     draft = await _load(state)
     if draft is not None:
@@ -417,7 +419,7 @@ async def _ask_decline(query: CallbackQuery, message: Message, draft: dict[str, 
     if draft["step"] != "consent":
         raise StaleButton
     await query.answer()
-    builder = InlineKeyboardBuilder()
+    builder = Buttons()
     builder.button(text=_("Delete my answers"), callback_data=IntakeCb(action="decline_confirm"))
     builder.button(text=_("« Back to consent"), callback_data=IntakeCb(action="consent"))
     builder.adjust(1)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram import F
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.reference import normalize_reference_code
 from bot.domain.statuses import RequestStatus
@@ -16,9 +15,12 @@ from bot.services.families import RequestDetails, RequestNotFound, RequestSummar
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import MenuCb, RequestCb
 from handlers.family.states import AddInfo, Intake
+from handlers.filters import If
+from handlers.keyboards import Buttons
+from handlers.routing import RouterSpec
 from handlers.texts import close_reason_label, h, menu_keyboard, status_label, status_meaning
 
-router = Router(name="family.requests")
+router = RouterSpec("family.requests")
 _MAX_FOLLOWUP = 2000
 
 
@@ -37,7 +39,7 @@ def render_list(requests: list[RequestSummary]) -> tuple[str, InlineKeyboardMark
         )
         + "</b>"
     ]
-    builder = InlineKeyboardBuilder()
+    builder = Buttons()
     for request in requests:
         lines.append(
             f"\n<code>{request.code}</code> · {h(request.sought_name)}\n"
@@ -69,7 +71,7 @@ def render_details(request: RequestDetails) -> tuple[str, InlineKeyboardMarkup]:
             else "",
         ]
     ).rstrip()
-    builder = InlineKeyboardBuilder()
+    builder = Buttons()
     builder.button(
         text=_("Add information"), callback_data=RequestCb(action="add", request_id=request.id)
     )
@@ -150,7 +152,7 @@ async def view_button(query: CallbackQuery, callback_data: RequestCb, uow: UnitO
 
 # --- adding information ------------------------------------------------------------
 def _done_keyboard(request_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Buttons()
     builder.button(text=_("Done"), callback_data=RequestCb(action="done", request_id=request_id))
     return builder.as_markup()
 
@@ -185,7 +187,7 @@ async def add(message: Message, command: CommandObject, state: FSMContext, uow: 
             request = await families.get_request(uow, user_id, request_id=requests[0].id)
             await _start_adding(message, state, request)
         else:
-            builder = InlineKeyboardBuilder()
+            builder = Buttons()
             for item in requests:
                 builder.button(
                     text=item.code, callback_data=RequestCb(action="add", request_id=item.id)
@@ -239,7 +241,7 @@ async def add_done(query: CallbackQuery, callback_data: RequestCb, state: FSMCon
         )
 
 
-@router.message(AddInfo.active, F.text | F.photo)
+@router.message(StateFilter(AddInfo.active), If(F.text | F.photo))
 async def add_content(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
     assert message.from_user
     data = await state.get_data()
@@ -279,7 +281,7 @@ async def add_content(message: Message, state: FSMContext, uow: UnitOfWork) -> N
     )
 
 
-@router.message(AddInfo.active)
+@router.message(StateFilter(AddInfo.active))
 async def add_wrong_kind(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     await message.answer(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -13,6 +13,7 @@ from bot.services import families
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import LanguageCb, MenuCb
 from handlers.family.states import Intake
+from handlers.routing import RouterSpec
 from handlers.texts import (
     LANGUAGE_NAMES,
     help_text,
@@ -22,7 +23,7 @@ from handlers.texts import (
     welcome_text,
 )
 
-router = Router(name="family.start")
+router = RouterSpec("family.start")
 
 
 @router.message(CommandStart())

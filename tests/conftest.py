@@ -1,0 +1,146 @@
+"""Shared fixtures: database backends (SQLite always; PostgreSQL and Redis when reachable,
+and required under CI=true), and a dispatcher wired like production."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.app import build_dispatcher
+from bot.i18n import CatalogI18n, build_i18n
+from storage.db import create_engine
+from storage.fsm import SQLAlchemyStorage
+from storage.migrate import upgrade_database
+from tests.recording import RecordingSession, make_bot
+
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/homeward_test"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url.replace("+asyncpg", ""))
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str, port: int) -> None:
+    """Skip when a server is absent on a developer's machine; fail under CI, never skip."""
+    if _reachable(url, port):
+        return
+    if IN_CI:
+        pytest.fail(f"{name} at {url} is not reachable, and CI=true requires it")
+    pytest.skip(f"{name} is not reachable at {url}")
+
+
+_pg_migrated = False
+
+
+async def _prepare_postgres() -> AsyncEngine:
+    """One database for the whole run, migrated once, emptied before each test."""
+    global _pg_migrated
+    parts = urlsplit(PG_URL)
+    database = parts.path.lstrip("/")
+    if not _pg_migrated:
+        admin = create_async_engine(
+            PG_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+        )
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{database}"'))
+        await admin.dispose()
+        engine = create_engine(PG_URL)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await upgrade_database(engine)
+        _pg_migrated = True
+        return engine
+    engine = create_engine(PG_URL)
+    async with engine.begin() as conn:
+        tables = (
+            await conn.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+        ).all()
+        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    if request.param == "postgres":
+        require_service("PostgreSQL", PG_URL, 5432)
+        return PG_URL
+    return f"sqlite+aiosqlite:///{tmp_path}/homeward.db"
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    if db_url == PG_URL:
+        engine = await _prepare_postgres()
+    else:
+        engine = create_engine(db_url)
+        await upgrade_database(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def i18n() -> CatalogI18n:
+    return build_i18n("en")
+
+
+@dataclass
+class Harness:
+    """The production dispatcher, fed updates directly, with a recording bot."""
+
+    dispatcher: Dispatcher
+    session: RecordingSession
+    engine: AsyncEngine
+    storage: BaseStorage
+
+    async def feed(self, update: object) -> None:
+        await self.dispatcher.feed_update(make_bot(self.session), update)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def harness(engine: AsyncEngine, i18n: CatalogI18n) -> AsyncIterator[Harness]:
+    storage = SQLAlchemyStorage(engine)
+    isolation: BaseEventIsolation = SimpleEventIsolation()
+    dispatcher = build_dispatcher(engine, storage, isolation, i18n)
+    yield Harness(dispatcher, RecordingSession(), engine, storage)
+    await storage.close()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    require_service("Redis", REDIS_URL, 6379)
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield REDIS_URL
+    await client.flushdb()
+    await client.aclose()

@@ -1,0 +1,241 @@
+"""The family side through the real dispatcher, with a recording bot, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from handlers.callbacks import CancelCb, IntakeCb, LanguageCb, RequestCb
+from storage.models import FollowUp, RequestPhoto, StatusChange, TracingRequest, User
+from tests import updates as U
+from tests.conftest import Harness
+from tests.flows import FULL_INTAKE, SUBMIT, callback_for
+
+CODE_RE = re.compile(r"HW-[2-9A-Z]{4}-[2-9A-Z]{2}")
+
+
+async def run_intake(h: Harness, uid: int, lang: str = "en", steps=FULL_INTAKE) -> str:
+    await h.feed(U.text(uid, "/new", lang))
+    for kind, step, value in steps:
+        if kind == "text":
+            await h.feed(U.text(uid, value, lang))
+        else:
+            await h.feed(U.press(uid, callback_for(kind, step, value), lang))
+    h.session.clear()
+    await h.feed(U.press(uid, SUBMIT, lang))
+    texts = h.session.texts(uid)
+    match = CODE_RE.search(texts[-1])
+    assert match, texts
+    return match.group(0)
+
+
+async def test_start_greets_in_the_telegram_language(harness: Harness) -> None:
+    await harness.feed(U.text(1, "/start", "uk"))
+    await harness.feed(U.text(2, "/start", "ru"))
+    await harness.feed(U.text(3, "/start", "de"))  # unsupported: DEFAULT_LOCALE (en)
+    uk, ru, en = (harness.session.texts(i)[0] for i in (1, 2, 3))
+    assert "Homeward" in uk and "Homeward" in ru
+    assert "not the police" in en
+    assert uk != en and ru != en and uk != ru
+    buttons = [b.text for row in harness.session.calls[-1].reply_markup.inline_keyboard for b in row]
+    assert buttons == ["New request", "My requests", "Language", "Help", "Privacy"]
+
+
+async def test_full_intake_stores_the_request(harness: Harness) -> None:
+    code = await run_intake(harness, 10)
+    async with harness.engine.connect() as conn:
+        row = (await conn.execute(select(TracingRequest).where(TracingRequest.code == code))).one()
+        changes = await conn.scalar(select(func.count(StatusChange.id)))
+    assert row.family_id == 10
+    assert row.sought_name == "Іван <b>Петренко</b> & Co"
+    assert row.status == "submitted"
+    assert row.birth_text == "12.03.2007" and row.separation_text == "03.2022"
+    assert row.now_adult is True  # 15 at separation, 19 today
+    assert row.health_needs == "Asthma, uses an inhaler"
+    assert row.consent_version
+    assert changes == 1
+    # The draft is gone once submitted.
+    harness.session.clear()
+    await harness.feed(U.text(10, "/new"))
+    assert "unfinished" not in harness.session.texts(10)[0]
+
+
+async def test_user_values_are_escaped(harness: Harness) -> None:
+    await run_intake(harness, 11)
+    harness.session.clear()
+    await harness.feed(U.text(11, "/status"))
+    text = harness.session.texts(11)[0]
+    assert "Іван &lt;b&gt;Петренко&lt;/b&gt; &amp; Co" in text
+    assert "<b>Петренко</b>" not in text
+
+
+async def test_wrong_input_reprompts_and_keeps_answers(harness: Harness) -> None:
+    await harness.feed(U.text(12, "/new"))
+    await harness.feed(U.text(12, "Ivan"))
+    await harness.feed(U.sticker(12))  # a sticker where text is asked
+    await harness.feed(U.press(12, IntakeCb(action="skip", step="sought_aliases").pack()))
+    await harness.feed(U.text(12, "male"))  # typed label of a choice button works
+    harness.session.clear()
+    await harness.feed(U.text(12, "31.02.2010"))
+    reply = harness.session.texts(12)[0]
+    assert "does not exist" in reply and "Date of birth" in reply
+    harness.session.clear()
+    await harness.feed(U.photo(12, "ph"))  # a photo where a date is asked
+    assert "text message" in harness.session.texts(12)[0]
+    harness.session.clear()
+    await harness.feed(U.text(12, "2010"))
+    assert "Place of birth" in harness.session.texts(12)[0]
+    data = await harness.storage.get_data(_key(12))
+    assert data["draft"]["answers"]["sought_name"] == "Ivan"
+    assert data["draft"]["answers"]["sought_sex"] == "male"
+
+
+async def test_too_long_text_is_refused_with_numbers(harness: Harness) -> None:
+    await harness.feed(U.text(13, "/new"))
+    harness.session.clear()
+    await harness.feed(U.text(13, "x" * 201))
+    assert "201 characters" in harness.session.texts(13)[0]
+    assert "under 200" in harness.session.texts(13)[0]
+
+
+async def test_cancel_asks_first_then_deletes(harness: Harness) -> None:
+    await harness.feed(U.text(14, "/new"))
+    await harness.feed(U.text(14, "Ivan"))
+    harness.session.clear()
+    await harness.feed(U.text(14, "/cancel"))
+    assert "Everything you entered will be deleted" in harness.session.texts(14)[0]
+    await harness.feed(U.press(14, CancelCb(confirm=False).pack()))
+    assert (await harness.storage.get_data(_key(14)))["draft"]["answers"]["sought_name"] == "Ivan"
+    await harness.feed(U.text(14, "/cancel"))
+    await harness.feed(U.press(14, CancelCb(confirm=True).pack()))
+    assert await harness.storage.get_state(_key(14)) is None
+    assert await harness.storage.get_data(_key(14)) == {}
+
+
+async def test_declining_consent_stores_nothing(harness: Harness) -> None:
+    steps = FULL_INTAKE[:-1]
+    await harness.feed(U.text(15, "/new"))
+    for kind, step, value in steps:
+        if kind == "text":
+            await harness.feed(U.text(15, value))
+        else:
+            await harness.feed(U.press(15, callback_for(kind, step, value)))
+    harness.session.clear()
+    await harness.feed(U.press(15, IntakeCb(action="decline", step="consent").pack()))
+    assert "Without your consent" in harness.session.texts(15)[0]
+    await harness.feed(U.press(15, IntakeCb(action="decline_confirm").pack()))
+    assert "Nothing has been stored" in harness.session.texts(15)[-1]
+    assert await harness.storage.get_data(_key(15)) == {}
+    async with harness.engine.connect() as conn:
+        assert await conn.scalar(select(func.count(TracingRequest.id))) == 0
+
+
+async def test_summary_edit_and_photos(harness: Harness) -> None:
+    uid = 16
+    await harness.feed(U.text(uid, "/new"))
+    for kind, step, value in FULL_INTAKE[:7]:
+        if kind == "text":
+            await harness.feed(U.text(uid, value))
+        else:
+            await harness.feed(U.press(uid, callback_for(kind, step, value)))
+    for i in range(3):
+        await harness.feed(U.photo(uid, f"photo{i}", media_group_id="g1"))
+    await harness.feed(U.text(uid, "hello"))  # text where a photo is asked: re-prompt
+    assert "send a photo" in harness.session.texts(uid)[-1]
+    await harness.feed(U.press(uid, IntakeCb(action="done", step="photos").pack()))
+    for kind, step, value in FULL_INTAKE[8:]:
+        if kind == "text":
+            await harness.feed(U.text(uid, value))
+        else:
+            await harness.feed(U.press(uid, callback_for(kind, step, value)))
+    summary = harness.session.texts(uid)[-1]
+    assert "Please check your request" in summary and "3 photos" in summary
+    await harness.feed(U.press(uid, IntakeCb(action="editmenu").pack()))
+    await harness.feed(U.press(uid, IntakeCb(action="edit", step="country").pack()))
+    await harness.feed(U.text(uid, "Poland"))
+    assert "Poland" in harness.session.texts(uid)[-1]
+    harness.session.clear()
+    await harness.feed(U.press(uid, SUBMIT))
+    code = CODE_RE.search(harness.session.texts(uid)[-1]).group(0)
+    async with harness.engine.connect() as conn:
+        row = (await conn.execute(select(TracingRequest).where(TracingRequest.code == code))).one()
+        photos = await conn.scalar(select(func.count(RequestPhoto.id)))
+    assert row.country == "Poland" and photos == 3
+
+
+async def test_stale_button_is_refused_politely(harness: Harness) -> None:
+    await harness.feed(U.text(17, "/new"))
+    harness.session.clear()
+    await harness.feed(U.press(17, IntakeCb(action="pick", step="relationship", value="parent").pack()))
+    answer = harness.session.calls[0]
+    assert type(answer).__name__ == "AnswerCallbackQuery"
+    assert "no longer active" in answer.text
+
+
+async def test_status_and_add_are_isolated_between_families(harness: Harness) -> None:
+    code_a = await run_intake(harness, 20)
+    code_b = await run_intake(harness, 21)
+    harness.session.clear()
+    await harness.feed(U.text(20, f"/status {code_b}"))
+    assert "No request with this reference code" in harness.session.texts(20)[0]
+    await harness.feed(U.text(20, f"/add {code_b.lower()}"))
+    assert "No request with this reference code" in harness.session.texts(20)[1]
+    async with harness.engine.connect() as conn:
+        id_b = await conn.scalar(select(TracingRequest.id).where(TracingRequest.code == code_b))
+    # Forged buttons carrying the other family's request id.
+    harness.session.clear()
+    await harness.feed(U.press(20, RequestCb(action="view", request_id=id_b).pack()))
+    await harness.feed(U.press(20, RequestCb(action="add", request_id=id_b).pack()))
+    assert all(code_b not in (getattr(c, "text", "") or "") for c in harness.session.calls)
+    assert [c.text for c in harness.session.calls] == ["This request was not found."] * 2
+    # Their own request works, with the family-facing status and its meaning.
+    harness.session.clear()
+    await harness.feed(U.text(20, f"/status {code_a}"))
+    details = harness.session.texts(20)[0]
+    assert code_a in details and "Received" in details and "A liaison will look at it" in details
+
+
+async def test_add_information_later(harness: Harness) -> None:
+    code = await run_intake(harness, 22)
+    await harness.feed(U.text(22, f"/add {code}"))
+    await harness.feed(U.text(22, "She may be in Rostov now"))
+    await harness.feed(U.photo(22, "later1", media_group_id="m"))
+    await harness.feed(U.photo(22, "later2", media_group_id="m"))
+    await harness.feed(U.sticker(22))
+    assert "Please send text or a photo" in harness.session.texts(22)[-1]
+    async with harness.engine.connect() as conn:
+        texts = (await conn.scalars(select(FollowUp.text))).all()
+        photos = (await conn.scalars(select(RequestPhoto.file_id))).all()
+    assert "She may be in Rostov now" in texts
+    assert {"later1", "later2"} <= set(photos)
+    acknowledgements = [t for t in harness.session.texts(22) if "Added to request" in t]
+    assert len(acknowledgements) == 2  # one for the text, one for the album
+
+
+async def test_language_choice_is_stored_and_used(harness: Harness) -> None:
+    await harness.feed(U.text(23, "/start", "en"))
+    harness.session.clear()
+    await harness.feed(U.press(23, LanguageCb(locale="uk").pack(), "en"))
+    async with harness.engine.connect() as conn:
+        assert await conn.scalar(select(User.locale).where(User.id == 23)) == "uk"
+    harness.session.clear()
+    await harness.feed(U.text(23, "/help", "en"))  # Telegram still says en; the choice wins
+    assert "/new" in harness.session.texts(23)[0]
+    assert "What you can do here" not in harness.session.texts(23)[0]
+
+
+async def test_status_list_uses_plurals_and_locale_dates(harness: Harness) -> None:
+    await run_intake(harness, 24, "uk")
+    await run_intake(harness, 24, "uk")
+    harness.session.clear()
+    await harness.feed(U.text(24, "/status", "uk"))
+    text = harness.session.texts(24)[0]
+    assert "2 запити" in text
+    assert re.search(r"\d{1,2} [а-яіїєґ’]+ 20\d\d[\s\u202f]р\.", text)
+
+
+def _key(user_id: int):
+    from aiogram.fsm.storage.base import StorageKey
+
+    return StorageKey(bot_id=42, chat_id=user_id, user_id=user_id)
