@@ -18,29 +18,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from aiogram import BaseMiddleware, Dispatcher
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import Message, TelegramObject, Update
+from sqlalchemy import BigInteger, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from aiogram import BaseMiddleware, Dispatcher  # noqa: E402
-from aiogram.fsm.storage.memory import SimpleEventIsolation  # noqa: E402
-from aiogram.types import Message, TelegramObject, Update  # noqa: E402
-from sqlalchemy import BigInteger, String  # noqa: E402
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
-
-from bot.app import build_dispatcher  # noqa: E402
-from bot.i18n import build_i18n  # noqa: E402
-from storage.db import create_engine, create_sessionmaker  # noqa: E402
-from storage.fsm import SQLAlchemyStorage  # noqa: E402
-from storage.migrate import upgrade_database  # noqa: E402
-from tests import updates as U  # noqa: E402
-from tests.flows import FULL_INTAKE, SUBMIT, callback_for  # noqa: E402
-from tests.recording import RecordingSession, make_bot  # noqa: E402
+from bot.app import build_dispatcher
+from bot.i18n import build_i18n
+from storage.db import create_engine, create_sessionmaker
+from storage.fsm import SQLAlchemyStorage
+from storage.migrate import upgrade_database
+from tests import updates as U
+from tests.flows import FULL_INTAKE, SUBMIT, callback_for
+from tests.recording import RecordingSession, make_bot
 
 LANGS = ("uk", "ru", "en")
 
@@ -163,11 +160,15 @@ async def main(families: int, concurrency: int) -> None:
     per_user = len(scripts[0])
     echo_scripts = [echo_script(2_000_000 + i, per_user) for i in range(families)]
     total = sum(len(s) for s in scripts)
-    print(f"{families} families x {per_user} updates = {total} updates per bot, "
-          f"{concurrency} families at a time")
+    print(
+        f"{families} families x {per_user} updates = {total} updates per bot, "
+        f"{concurrency} families at a time"
+    )
 
     # Warm-up (imports, catalogs, first connections) outside the measured runs.
-    warm, warm_engine, warm_storage = await homeward_dispatcher(f"sqlite+aiosqlite:///{workdir}/warm.db")
+    warm, warm_engine, warm_storage = await homeward_dispatcher(
+        f"sqlite+aiosqlite:///{workdir}/warm.db"
+    )
     await drive(warm, [family_script(1)], 1)
     await warm_storage.close()
     await warm_engine.dispose()
@@ -183,17 +184,25 @@ async def main(families: int, concurrency: int) -> None:
 
     bare_rate, common_rate, ours_rate = total / bare_s, total / common_s, total / ours_s
     print(f"bare aiogram echo      {bare_rate:8.0f} updates/s")
-    print(f"common template echo   {common_rate:8.0f} updates/s  "
-          f"({common_rate / bare_rate:.0%} of bare)")
-    print(f"homeward family mix    {ours_rate:8.0f} updates/s  "
-          f"({ours_rate / bare_rate:.0%} of bare, {ours_rate / common_rate:.1f}x common)")
-    print(f"homeward handling time p50 {percentile(latencies, 0.5) * 1000:.2f} ms, "
-          f"p99 {percentile(latencies, 0.99) * 1000:.2f} ms, "
-          f"mean {statistics.fmean(latencies) * 1000:.2f} ms")
+    print(
+        f"common template echo   {common_rate:8.0f} updates/s  "
+        f"({common_rate / bare_rate:.0%} of bare)"
+    )
+    print(
+        f"homeward family mix    {ours_rate:8.0f} updates/s  "
+        f"({ours_rate / bare_rate:.0%} of bare, {ours_rate / common_rate:.1f}x common)"
+    )
+    print(
+        f"homeward handling time p50 {percentile(latencies, 0.5) * 1000:.2f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.2f} ms, "
+        f"mean {statistics.fmean(latencies) * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--families", type=int, default=150)
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()

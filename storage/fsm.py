@@ -62,6 +62,7 @@ class _SQLiteBackend:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsm-sqlite")
         self._path = path
         self._connection: sqlite3.Connection | None = None
+        self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -112,6 +113,10 @@ class _SQLiteBackend:
         await self._run(self._write_sync, rows, now.replace(tzinfo=None).isoformat(sep=" "))
 
     async def close(self) -> None:
+        if self._closed:
+            return  # aiogram closes the storage at shutdown, and so does the app
+        self._closed = True
+
         def _close() -> None:
             if self._connection is not None:
                 self._connection.close()

@@ -203,7 +203,9 @@ def test_config_errors_are_one_line() -> None:
     with pytest.raises(ConfigError, match="malformed"):
         load_settings(bot_token="not-a-token", _env_file=None)
     settings = load_settings(
-        bot_token="123456:" + "A" * 35, admin_ids="1, 2;3", telegram_api_url="http://127.0.0.1:8081/",
+        bot_token="123456:" + "A" * 35,
+        admin_ids="1, 2;3",
+        telegram_api_url="http://127.0.0.1:8081/",
         _env_file=None,
     )
     assert settings.admin_ids == [1, 2, 3]

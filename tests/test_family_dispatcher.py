@@ -38,7 +38,9 @@ async def test_start_greets_in_the_telegram_language(harness: Harness) -> None:
     assert "Homeward" in uk and "Homeward" in ru
     assert "not the police" in en
     assert uk != en and ru != en and uk != ru
-    buttons = [b.text for row in harness.session.calls[-1].reply_markup.inline_keyboard for b in row]
+    buttons = [
+        b.text for row in harness.session.calls[-1].reply_markup.inline_keyboard for b in row
+    ]
     assert buttons == ["New request", "My requests", "Language", "Help", "Privacy"]
 
 
@@ -167,7 +169,9 @@ async def test_summary_edit_and_photos(harness: Harness) -> None:
 async def test_stale_button_is_refused_politely(harness: Harness) -> None:
     await harness.feed(U.text(17, "/new"))
     harness.session.clear()
-    await harness.feed(U.press(17, IntakeCb(action="pick", step="relationship", value="parent").pack()))
+    await harness.feed(
+        U.press(17, IntakeCb(action="pick", step="relationship", value="parent").pack())
+    )
     answer = harness.session.calls[0]
     assert type(answer).__name__ == "AnswerCallbackQuery"
     assert "no longer active" in answer.text
@@ -239,3 +243,14 @@ def _key(user_id: int):
     from aiogram.fsm.storage.base import StorageKey
 
     return StorageKey(bot_id=42, chat_id=user_id, user_id=user_id)
+
+
+async def test_a_redelivered_answer_is_not_applied_twice(harness: Harness) -> None:
+    """After a crash Telegram can deliver the same update again."""
+    await harness.feed(U.text(30, "/new"))
+    answer = U.text(30, "Ivan")
+    await harness.feed(answer)
+    await harness.feed(answer)
+    draft = (await harness.storage.get_data(_key(30)))["draft"]
+    assert draft["step"] == "sought_aliases"
+    assert "sought_aliases" not in draft["answers"]

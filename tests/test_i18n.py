@@ -64,11 +64,15 @@ def test_plural_forms(i18n: CatalogI18n) -> None:
     assert "запит" in forms[1].format(count=1)
     assert "запити" in forms[2].format(count=2)
     assert "запитів" in forms[5].format(count=5)
-    ru = [i18n.gettext("You have {count} request:", "You have {count} requests:", n, locale="ru")
-          for n in (1, 3, 7)]
+    ru = [
+        i18n.gettext("You have {count} request:", "You have {count} requests:", n, locale="ru")
+        for n in (1, 3, 7)
+    ]
     assert ["запрос" in ru[0], "запроса" in ru[1], "запросов" in ru[2]] == [True, True, True]
-    en = [i18n.gettext("You have {count} request:", "You have {count} requests:", n, locale="en")
-          for n in (1, 2)]
+    en = [
+        i18n.gettext("You have {count} request:", "You have {count} requests:", n, locale="en")
+        for n in (1, 2)
+    ]
     assert en == ["You have {count} request:", "You have {count} requests:"]
 
 

@@ -255,10 +255,19 @@ async def cancel_confirmed(
 
 
 # --- answers ------------------------------------------------------------------------
+def _seen(draft: dict[str, Any], message: Message) -> bool:
+    """True for an answer already applied: after a crash Telegram may deliver it again,
+    and applying it twice would put it into the next question's place."""
+    if message.message_id <= draft.get("last_message_id", 0):
+        return True
+    draft["last_message_id"] = message.message_id
+    return False
+
+
 @router.message(StateFilter(Intake.active), If(F.text))
 async def text_answer(message: Message, state: FSMContext) -> None:
     draft = await _load(state)
-    if draft is None:
+    if draft is None or _seen(draft, message):
         return
     text = message.text or ""
     if text.startswith("/"):
@@ -291,7 +300,7 @@ async def text_answer(message: Message, state: FSMContext) -> None:
 async def photo_answer(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     draft = data.get("draft")
-    if draft is None:
+    if draft is None or _seen(draft, message):
         return
     step = intake.current_step(draft)
     if step is None or step.kind is not Kind.PHOTOS:

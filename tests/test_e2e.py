@@ -1,0 +1,281 @@
+"""End to end: the real bot (`run_polling`) long-polls the Bot API emulator over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import FAMILY_COMMANDS, run_polling
+from bot.config import Settings, load_settings
+from bot.domain.intake import STEP_BY_KEY
+from bot.i18n import CatalogI18n
+from handlers.callbacks import RequestCb
+from storage.models import TracingRequest
+from tests.emulator import StoredMessage, TelegramEmulator
+from tests.flows import FULL_INTAKE, SUBMIT, callback_for
+
+CODE_RE = re.compile(r"HW-[2-9A-Z]{4}-[2-9A-Z]{2}")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class LiveBot:
+    """The production entry point, started and stopped inside the test's event loop."""
+
+    def __init__(self, settings: Settings, emulator: TelegramEmulator) -> None:
+        self.settings = settings
+        self.emulator = emulator
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stop = asyncio.Event()
+        polls_before = len(self.emulator.calls("getUpdates"))
+        self._task = asyncio.create_task(run_polling(self.settings, stop=self._stop))
+        await self.emulator.wait_until(
+            lambda: len(self.emulator.calls("getUpdates")) > polls_before or self._task.done(),
+            timeout=15,
+            message="the bot did not start polling",
+        )
+        if self._task.done():
+            self._task.result()
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._stop.set()
+        await asyncio.wait_for(self._task, 15)
+        self._task = None
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[TelegramEmulator]:
+    emu = TelegramEmulator()
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
+async def live(
+    emulator: TelegramEmulator, engine: AsyncEngine, db_url: str
+) -> AsyncIterator[LiveBot]:
+    settings = load_settings(
+        bot_token=emulator.token,
+        database_url=db_url,
+        telegram_api_url=emulator.base_url,
+        _env_file=None,
+    )
+    bot = LiveBot(settings, emulator)
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+async def press_data(emu: TelegramEmulator, user_id: int, data: str) -> None:
+    """Press the button with this callback data on the newest message that shows it."""
+    for message in reversed(emu.sent_to(user_id)):
+        if data in message.callback_data:
+            await emu.press(user_id, message.message_id, data)
+            return
+    raise AssertionError(f"no button {data!r}. {emu.describe_chat(user_id)}")
+
+
+def prompt(i18n: CatalogI18n, step: str, locale: str) -> str:
+    return i18n.gettext(STEP_BY_KEY[step].prompt, locale=locale)
+
+
+async def answer_steps(
+    emu: TelegramEmulator, i18n: CatalogI18n, user_id: int, locale: str, steps: list
+) -> StoredMessage:
+    """Answer each step, checking that the next question arrives in the user's language."""
+    message: StoredMessage | None = None
+    for index, (kind, step, value) in enumerate(steps):
+        if kind == "text":
+            await emu.send_text(user_id, value)
+        else:
+            await press_data(emu, user_id, callback_for(kind, step, value))
+        if index + 1 < len(steps):
+            following = steps[index + 1][1]
+            message = await emu.wait_for_message(
+                user_id, contains=prompt(i18n, following, locale)[:40]
+            )
+        else:
+            message = await emu.wait_for_message(user_id)
+    assert message is not None
+    return message
+
+
+async def submit_full_request(
+    emu: TelegramEmulator, i18n: CatalogI18n, user_id: int, locale: str
+) -> str:
+    await emu.send_text(user_id, "/new")
+    await emu.wait_for_message(user_id, contains=prompt(i18n, "sought_name", locale)[:40])
+    summary = await answer_steps(emu, i18n, user_id, locale, FULL_INTAKE)
+    assert i18n.gettext("Please check your request", locale=locale) in summary.text
+    await press_data(emu, user_id, SUBMIT)
+    done = await emu.wait_for_message(
+        user_id, predicate=lambda m: bool(CODE_RE.search(m.text or ""))
+    )
+    return CODE_RE.search(done.text or "").group(0)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("locale", ["uk", "ru", "en"])
+async def test_full_intake_in_each_language(
+    live: LiveBot, emulator: TelegramEmulator, i18n: CatalogI18n, engine: AsyncEngine, locale: str
+) -> None:
+    user_id = 5000 + ["uk", "ru", "en"].index(locale)
+    emulator.add_user(user_id, first_name="Olena", language_code=locale)
+    await emulator.send_text(user_id, "/start")
+    greeting = await emulator.wait_for_message(user_id)
+    assert greeting.buttons[0] == i18n.gettext("New request", locale=locale)
+
+    code = await submit_full_request(emulator, i18n, user_id, locale)
+    ack = emulator.last_text(user_id) or ""
+    assert code in ack and "/status" in ack
+
+    # The name was shown literally in the summary: HTML escaped, accepted by Telegram's parser.
+    summary = next(m for m in emulator.sent_to(user_id) if "Петренко" in (m.text or ""))
+    assert "Іван <b>Петренко</b> & Co" in (summary.text or "")
+
+    await emulator.send_text(user_id, f"/status {code}")
+    status = await emulator.wait_for_message(user_id, contains=code)
+    assert i18n.gettext("Received", locale=locale) in (status.text or "")
+
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(TracingRequest).where(TracingRequest.code == code))).one()
+    assert row.family_id == user_id and row.locale == locale and row.now_adult
+
+    # The command menu is registered in every language.
+    commands = emulator.get_commands({"type": "all_private_chats"}, locale)
+    assert commands is not None
+    assert [c["command"] for c in commands] == [name for name, _ in FAMILY_COMMANDS]
+    assert commands[0]["description"] == i18n.gettext(FAMILY_COMMANDS[0][1], locale=locale)
+    emulator.assert_no_errors()
+
+
+async def test_restart_in_the_middle_of_an_intake(
+    live: LiveBot, emulator: TelegramEmulator, i18n: CatalogI18n
+) -> None:
+    user_id = 5100
+    emulator.add_user(user_id, first_name="Iryna", language_code="uk")
+    await emulator.send_text(user_id, "/new")
+    await emulator.wait_for_message(user_id, contains=prompt(i18n, "sought_name", "uk")[:40])
+    await answer_steps(emulator, i18n, user_id, "uk", FULL_INTAKE[:10])
+
+    await live.stop()
+    await live.start()  # a new process would see the same: nothing in memory survives
+
+    await emulator.send_text(user_id, "/new")
+    resumed = await emulator.wait_for_message(user_id)
+    assert i18n.gettext(
+        "You have an unfinished request. Let us continue where you stopped.", locale="uk"
+    ) in (resumed.text or "")
+    assert prompt(i18n, FULL_INTAKE[10][1], "uk")[:40] in (resumed.text or "")
+    await answer_steps(emulator, i18n, user_id, "uk", FULL_INTAKE[10:])
+    await press_data(emulator, user_id, SUBMIT)
+    await emulator.wait_for_message(user_id, predicate=lambda m: bool(CODE_RE.search(m.text or "")))
+    emulator.assert_no_errors()
+
+
+async def test_status_and_add_are_isolated_between_two_families(
+    live: LiveBot, emulator: TelegramEmulator, i18n: CatalogI18n, engine: AsyncEngine
+) -> None:
+    emulator.add_user(5201, first_name="A", language_code="en")
+    emulator.add_user(5202, first_name="B", language_code="ru")
+    code_a = await submit_full_request(emulator, i18n, 5201, "en")
+    code_b = await submit_full_request(emulator, i18n, 5202, "ru")
+    not_found = i18n.gettext(
+        "No request with this reference code was found among your requests. "
+        "Please check the code, or send /status to see them all.",
+        locale="en",
+    )
+
+    await emulator.send_text(5201, f"/status {code_b}")
+    assert (await emulator.wait_for_message(5201)).text == not_found
+    await emulator.send_text(5201, f"/add {code_b}")
+    assert (await emulator.wait_for_message(5201)).text == not_found
+
+    # A forged button with the other family's request id, pressed on A's own message.
+    async with engine.connect() as conn:
+        id_b = await conn.scalar(select(TracingRequest.id).where(TracingRequest.code == code_b))
+    own = emulator.sent_to(5201)[-1]
+    query = await emulator.press(
+        5201, own.message_id, RequestCb(action="view", request_id=id_b).pack(), check=False
+    )
+    answer = await emulator.wait_for_answer(query)
+    assert answer["text"] == i18n.gettext("This request was not found.", locale="en")
+    await emulator.assert_no_message(5201, within=0.3)
+    assert all(code_b not in (m.text or "") for m in emulator.sent_to(5201))
+
+    # Each sees exactly its own request in the list.
+    await emulator.send_text(5201, "/status")
+    listing = await emulator.wait_for_message(5201, contains=code_a)
+    assert code_b not in (listing.text or "")
+
+    # B adds information; it is stored on B's request only.
+    await emulator.send_text(5202, f"/add {code_b}")
+    await emulator.wait_for_message(5202, contains=code_b)
+    await emulator.send_text(5202, "Возможно, она сейчас в Ростове")
+    await emulator.wait_for_message(5202, contains=code_b)
+    emulator.assert_no_errors()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_killed_process_loses_no_draft(
+    emulator: TelegramEmulator, i18n: CatalogI18n, engine: AsyncEngine, db_url: str
+) -> None:
+    """SIGKILL the bot process in the middle of an intake; a new process continues it."""
+    env = {
+        **os.environ,
+        "BOT_TOKEN": emulator.token,
+        "DATABASE_URL": db_url,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "LOG_LEVEL": "WARNING",
+    }
+
+    async def spawn() -> asyncio.subprocess.Process:
+        polls = len(emulator.calls("getUpdates"))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        await emulator.wait_until(
+            lambda: len(emulator.calls("getUpdates")) > polls or process.returncode is not None,
+            timeout=30,
+            message="the bot process did not start polling",
+        )
+        assert process.returncode is None, (await process.stderr.read()).decode()  # type: ignore[union-attr]
+        return process
+
+    user_id = 5300
+    emulator.add_user(user_id, first_name="Maria", language_code="ru")
+    process = await spawn()
+    try:
+        await emulator.send_text(user_id, "/new")
+        await emulator.wait_for_message(user_id, contains=prompt(i18n, "sought_name", "ru")[:40])
+        await answer_steps(emulator, i18n, user_id, "ru", FULL_INTAKE[:6])
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+    process = await spawn()
+    try:
+        await emulator.send_text(user_id, "/new")
+        resumed = await emulator.wait_for_message(user_id)
+        assert prompt(i18n, FULL_INTAKE[6][1], "ru")[:40] in (resumed.text or "")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
