@@ -154,15 +154,36 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def main(families: int, concurrency: int) -> None:
+async def one_round(
+    workdir: Path,
+    round_no: int,
+    scripts: list[list[Update]],
+    echo_scripts: list[list[Update]],
+    concurrency: int,
+) -> tuple[float, float, float, list[float]]:
+    """Seconds for bare, common and homeward on the same updates, back to back."""
+    bare_s, _, _ = await drive(bare_dispatcher(), echo_scripts, concurrency)
+    common, common_engine = await common_dispatcher(
+        f"sqlite+aiosqlite:///{workdir}/common{round_no}.db"
+    )
+    common_s, _, _ = await drive(common, echo_scripts, concurrency)
+    await common_engine.dispose()
+    ours, engine, storage = await homeward_dispatcher(
+        f"sqlite+aiosqlite:///{workdir}/homeward{round_no}.db"
+    )
+    ours_s, latencies, _ = await drive(ours, scripts, concurrency)
+    await storage.close()
+    await engine.dispose()
+    return bare_s, common_s, ours_s, latencies
+
+
+async def main(families: int, concurrency: int, rounds: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="homeward-bench-"))
-    scripts = [family_script(1_000_000 + i) for i in range(families)]
-    per_user = len(scripts[0])
-    echo_scripts = [echo_script(2_000_000 + i, per_user) for i in range(families)]
-    total = sum(len(s) for s in scripts)
+    per_user = len(family_script(1))
+    total = families * per_user
     print(
         f"{families} families x {per_user} updates = {total} updates per bot, "
-        f"{concurrency} families at a time"
+        f"{concurrency} families at a time, best of {rounds} interleaved rounds"
     )
 
     # Warm-up (imports, catalogs, first connections) outside the measured runs.
@@ -173,16 +194,20 @@ async def main(families: int, concurrency: int) -> None:
     await warm_storage.close()
     await warm_engine.dispose()
 
-    bare_s, _, _ = await drive(bare_dispatcher(), echo_scripts, concurrency)
-    common, common_engine = await common_dispatcher(f"sqlite+aiosqlite:///{workdir}/common.db")
-    common_s, _, _ = await drive(common, echo_scripts, concurrency)
-    await common_engine.dispose()
-    ours, engine, storage = await homeward_dispatcher(f"sqlite+aiosqlite:///{workdir}/homeward.db")
-    ours_s, latencies, _ = await drive(ours, scripts, concurrency)
-    await storage.close()
-    await engine.dispose()
+    results = []
+    for round_no in range(rounds):
+        # Fresh users every round: each round starts from first contact, as a real day would.
+        base = 1_000_000 * (round_no + 1)
+        scripts = [family_script(base + i) for i in range(families)]
+        echo_scripts = [echo_script(base + 500_000 + i, per_user) for i in range(families)]
+        results.append(await one_round(workdir, round_no, scripts, echo_scripts, concurrency))
 
-    bare_rate, common_rate, ours_rate = total / bare_s, total / common_s, total / ours_s
+    # Noise on a shared machine only ever slows a run down: report each bot's best.
+    bare_rate = total / min(r[0] for r in results)
+    common_rate = total / min(r[1] for r in results)
+    best = min(results, key=lambda r: r[2])
+    ours_rate = total / best[2]
+    latencies = best[3]
     print(f"bare aiogram echo      {bare_rate:8.0f} updates/s")
     print(
         f"common template echo   {common_rate:8.0f} updates/s  "
@@ -204,6 +229,7 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--families", type=int, default=150)
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(main(args.families, args.concurrency))
+    asyncio.run(main(args.families, args.concurrency, args.rounds))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,9 @@ from bot import SUPPORTED_LOCALES
 from bot.config import Settings
 from bot.i18n import N_, CatalogI18n, _, build_i18n
 from bot.middlewares import LocaleCache, LocaleMiddleware, UnitOfWorkMiddleware
+from bot.services.uow import UnitOfWork
 from handlers import get_routers
-from storage.db import create_engine, create_sessionmaker
+from storage.db import create_engine
 from storage.fsm import SQLAlchemyStorage
 from storage.migrate import upgrade_database
 
@@ -65,7 +67,6 @@ def build_dispatcher(
     i18n: CatalogI18n,
     **workflow_data: Any,
 ) -> Dispatcher:
-    sessionmaker = create_sessionmaker(engine)
     locale_cache = LocaleCache()
     locale_middleware = LocaleMiddleware(i18n, locale_cache)
     dispatcher = Dispatcher(
@@ -75,7 +76,7 @@ def build_dispatcher(
         locale_middleware=locale_middleware,
         **workflow_data,
     )
-    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(sessionmaker))
+    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(UnitOfWork(engine)))
     locale_middleware.setup(dispatcher)
     dispatcher.include_routers(*get_routers())
     dispatcher.errors.register(_on_error)
@@ -85,11 +86,13 @@ def build_dispatcher(
 async def _on_error(event: ErrorEvent, locale_middleware: LocaleMiddleware) -> bool:
     """Report the failure to the person, keep their draft, and log no personal data."""
     update = event.update
+    # The frames say where it failed; the exception's message is left out because it can
+    # quote what a family typed (a database error quotes the row it could not write).
     log.error(
-        "update %s failed: %s",
+        "update %s failed: %s\n%s",
         update.update_id,
         type(event.exception).__name__,
-        exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+        "".join(traceback.format_tb(event.exception.__traceback__)).rstrip(),
     )
     target = update.message or (update.callback_query.message if update.callback_query else None)
     user = (

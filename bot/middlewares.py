@@ -9,7 +9,6 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import families
 from bot.services.uow import UnitOfWork
@@ -38,10 +37,10 @@ class LocaleCache:
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
-    """Hands every handler a unit of work; its session opens only if a service uses it."""
+    """Hands every handler the unit of work; each service call is its own transaction."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.sessionmaker = sessionmaker
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     async def __call__(
         self,
@@ -49,7 +48,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        data["uow"] = UnitOfWork(self.sessionmaker)
+        data["uow"] = self.uow
         return await handler(event, data)
 
 

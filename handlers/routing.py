@@ -34,6 +34,10 @@ class RouterSpec:
 
     def build(self) -> Router:
         router = Router(name=self.name)
+        self.register_into(router)
+        return router
+
+    def register_into(self, router: Router) -> None:
+        """Add these handlers to an existing router, after the ones it has."""
         for observer, handler, filters in self._entries:
             router.observers[observer].register(handler, *filters)
-        return router

@@ -7,18 +7,15 @@ state (several instances share state through Redis instead, see README).
 
 Writes are group-committed: every caller still waits until its own change is
 committed, but changes that arrive together share one transaction. On SQLite
-the writes go through one dedicated connection on one thread, which turns each
-batch into a single hop to the database thread instead of one per statement.
+they run on the database's own thread (see storage.db.SQLiteThread).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -35,6 +32,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.db import SQLiteThread, sqlite_thread
 from storage.models import FsmRecord, utcnow
 
 _Record = tuple[str | None, dict[str, Any]]
@@ -55,75 +53,108 @@ def _split(rows: list[_Row]) -> tuple[list[str], list[_Row]]:
     return deletes, upserts
 
 
+_UPSERT_SQL = (
+    "INSERT INTO fsm_records (key, state, data, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+    "data = excluded.data, updated_at = excluded.updated_at"
+)
+
+
 class _SQLiteBackend:
-    """One connection, one thread: a batch costs one thread hop and one commit."""
+    """The database's own thread: a batch is one round trip and one commit, and it never
+    waits on a lock held by another connection of this process."""
 
-    def __init__(self, path: str) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsm-sqlite")
-        self._path = path
-        self._connection: sqlite3.Connection | None = None
-        self._closed = False
+    def __init__(self, thread: SQLiteThread) -> None:
+        self._thread = thread
+        self._raw: Any = None
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=5000")
-            self._connection = connection
-        return self._connection
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    def _connection(self) -> Any:
+        # The thread's single DBAPI connection (StaticPool): plain sqlite3 keeps the Python
+        # work on this thread, which competes with the event loop for the GIL, small.
+        if self._raw is None:
+            self._raw = self._thread.engine.raw_connection()
+        return self._raw
 
     def _load_sync(self, key: str) -> tuple[str | None, str | None] | None:
-        row = (
-            self._connect()
-            .execute("SELECT state, data FROM fsm_records WHERE key = ?", (key,))
-            .fetchone()
-        )
+        cursor = self._connection().cursor()
+        try:
+            row = cursor.execute(
+                "SELECT state, data FROM fsm_records WHERE key = ?", (key,)
+            ).fetchone()
+        finally:
+            cursor.close()
         return (row[0], row[1]) if row else None
 
     def _write_sync(self, rows: list[_Row], now: str) -> None:
-        connection = self._connect()
         deletes, upserts = _split(rows)
-        connection.execute("BEGIN IMMEDIATE")
+        connection = self._connection()
+        cursor = connection.cursor()
         try:
             if deletes:
-                connection.executemany(
+                cursor.executemany("DELETE FROM fsm_records WHERE key = ?", [(k,) for k in deletes])
+            if upserts:
+                cursor.executemany(_UPSERT_SQL, [(*row, now) for row in upserts])
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            cursor.close()
+
+    async def load(self, key: str) -> tuple[str | None, str | None] | None: ...
+    async def write(self, rows: list[_Row], now: datetime) -> None: ...
+    async def close(self) -> None: ...
+
+
+def _split(rows: list[_Row]) -> tuple[list[str], list[_Row]]:
+    deletes = [key for key, state, data in rows if state is None and data is None]
+    upserts = [row for row in rows if not (row[1] is None and row[2] is None)]
+    return deletes, upserts
+
+
+_UPSERT_SQL = (
+    "INSERT INTO fsm_records (key, state, data, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+    "data = excluded.data, updated_at = excluded.updated_at"
+)
+
+
+class _SQLiteBackend:
+    """The database's own thread: a batch is one round trip and one commit, and it never
+    waits on a lock held by another connection of this process."""
+
+    def __init__(self, thread: SQLiteThread) -> None:
+        self._thread = thread
+        self._raw: Any = None
+
+    def _load_sync(self, key: str) -> tuple[str | None, str | None] | None:
+        with self._thread.engine.connect() as connection:
+            row = connection.exec_driver_sql(
+                "SELECT state, data FROM fsm_records WHERE key = ?", (key,)
+            ).first()
+        return (row[0], row[1]) if row else None
+
+    def _write_sync(self, rows: list[_Row], now: str) -> None:
+        deletes, upserts = _split(rows)
+        with self._thread.engine.begin() as connection:
+            if deletes:
+                connection.exec_driver_sql(
                     "DELETE FROM fsm_records WHERE key = ?", [(key,) for key in deletes]
                 )
             if upserts:
-                connection.executemany(
-                    "INSERT INTO fsm_records (key, state, data, updated_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
-                    "data = excluded.data, updated_at = excluded.updated_at",
-                    [(*row, now) for row in upserts],
-                )
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+                connection.exec_driver_sql(_UPSERT_SQL, [(*row, now) for row in upserts])
 
     async def load(self, key: str) -> tuple[str | None, str | None] | None:
-        return await self._run(self._load_sync, key)
+        return await self._thread.call(self._load_sync, key)
 
     async def write(self, rows: list[_Row], now: datetime) -> None:
         # The text form SQLAlchemy's DateTime uses on SQLite (naive UTC).
-        await self._run(self._write_sync, rows, now.replace(tzinfo=None).isoformat(sep=" "))
+        await self._thread.call(self._write_sync, rows, now.replace(tzinfo=None).isoformat(sep=" "))
 
     async def close(self) -> None:
-        if self._closed:
-            return  # aiogram closes the storage at shutdown, and so does the app
-        self._closed = True
-
-        def _close() -> None:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-
-        await self._run(_close)
-        self._executor.shutdown(wait=True)
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            await self._thread.call(raw.close)  # back to the pool, not closed
 
 
 class _SQLAlchemyBackend:
@@ -181,11 +212,10 @@ class SQLAlchemyStorage(BaseStorage):
         cache_size: int = 20_000,
     ) -> None:
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
-        database = engine.url.database
-        if engine.dialect.name == "sqlite" and database and database != ":memory:":
-            self._backend: _Backend = _SQLiteBackend(database)
-        else:
-            self._backend = _SQLAlchemyBackend(engine)
+        thread = sqlite_thread(engine)
+        self._backend: _Backend = (
+            _SQLiteBackend(thread) if thread is not None else _SQLAlchemyBackend(engine)
+        )
         self._cache: OrderedDict[str, _Record] = OrderedDict()
         self._cache_size = cache_size
         self._pending: dict[str, _Record] = {}

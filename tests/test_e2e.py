@@ -88,27 +88,42 @@ async def press_data(emu: TelegramEmulator, user_id: int, data: str) -> None:
     raise AssertionError(f"no button {data!r}. {emu.describe_chat(user_id)}")
 
 
+async def wait_shows(emu: TelegramEmulator, user_id: int, text: str) -> StoredMessage:
+    """Wait until the newest bot message shows `text`: a question arrives either as a new
+    message (after a typed answer) or by editing the message whose button was pressed."""
+
+    def newest() -> StoredMessage | None:
+        message = emu.last_message(user_id)
+        return message if message is not None and text in (message.content or "") else None
+
+    shown = await emu.wait_until(
+        newest, timeout=5, message=lambda: f"{text!r} not shown. {emu.describe_chat(user_id)}"
+    )
+    emu.mark_read(user_id)  # later wait_for_message calls look only at what comes next
+    return shown
+
+
 def prompt(i18n: CatalogI18n, step: str, locale: str) -> str:
     return i18n.gettext(STEP_BY_KEY[step].prompt, locale=locale)
 
 
 async def answer_steps(
-    emu: TelegramEmulator, i18n: CatalogI18n, user_id: int, locale: str, steps: list
+    emu: TelegramEmulator, i18n: CatalogI18n, user_id: int, locale: str, start: int, end: int
 ) -> StoredMessage:
-    """Answer each step, checking that the next question arrives in the user's language."""
+    """Answer FULL_INTAKE[start:end], checking that each next question (or finally the
+    summary) is shown in the user's language."""
     message: StoredMessage | None = None
-    for index, (kind, step, value) in enumerate(steps):
+    for index in range(start, end):
+        kind, step, value = FULL_INTAKE[index]
         if kind == "text":
             await emu.send_text(user_id, value)
         else:
             await press_data(emu, user_id, callback_for(kind, step, value))
-        if index + 1 < len(steps):
-            following = steps[index + 1][1]
-            message = await emu.wait_for_message(
-                user_id, contains=prompt(i18n, following, locale)[:40]
-            )
+        if index + 1 < len(FULL_INTAKE):
+            expected = prompt(i18n, FULL_INTAKE[index + 1][1], locale)[:40]
         else:
-            message = await emu.wait_for_message(user_id)
+            expected = i18n.gettext("Please check your request", locale=locale)
+        message = await wait_shows(emu, user_id, expected)
     assert message is not None
     return message
 
@@ -118,7 +133,7 @@ async def submit_full_request(
 ) -> str:
     await emu.send_text(user_id, "/new")
     await emu.wait_for_message(user_id, contains=prompt(i18n, "sought_name", locale)[:40])
-    summary = await answer_steps(emu, i18n, user_id, locale, FULL_INTAKE)
+    summary = await answer_steps(emu, i18n, user_id, locale, 0, len(FULL_INTAKE))
     assert i18n.gettext("Please check your request", locale=locale) in summary.text
     await press_data(emu, user_id, SUBMIT)
     done = await emu.wait_for_message(
@@ -168,7 +183,7 @@ async def test_restart_in_the_middle_of_an_intake(
     emulator.add_user(user_id, first_name="Iryna", language_code="uk")
     await emulator.send_text(user_id, "/new")
     await emulator.wait_for_message(user_id, contains=prompt(i18n, "sought_name", "uk")[:40])
-    await answer_steps(emulator, i18n, user_id, "uk", FULL_INTAKE[:10])
+    await answer_steps(emulator, i18n, user_id, "uk", 0, 11)
 
     await live.stop()
     await live.start()  # a new process would see the same: nothing in memory survives
@@ -178,8 +193,8 @@ async def test_restart_in_the_middle_of_an_intake(
     assert i18n.gettext(
         "You have an unfinished request. Let us continue where you stopped.", locale="uk"
     ) in (resumed.text or "")
-    assert prompt(i18n, FULL_INTAKE[10][1], "uk")[:40] in (resumed.text or "")
-    await answer_steps(emulator, i18n, user_id, "uk", FULL_INTAKE[10:])
+    assert prompt(i18n, FULL_INTAKE[11][1], "uk")[:40] in (resumed.text or "")
+    await answer_steps(emulator, i18n, user_id, "uk", 11, len(FULL_INTAKE))
     await press_data(emulator, user_id, SUBMIT)
     await emulator.wait_for_message(user_id, predicate=lambda m: bool(CODE_RE.search(m.text or "")))
     emulator.assert_no_errors()
@@ -266,7 +281,7 @@ async def test_a_killed_process_loses_no_draft(
     try:
         await emulator.send_text(user_id, "/new")
         await emulator.wait_for_message(user_id, contains=prompt(i18n, "sought_name", "ru")[:40])
-        await answer_steps(emulator, i18n, user_id, "ru", FULL_INTAKE[:6])
+        await answer_steps(emulator, i18n, user_id, "ru", 0, 7)
     finally:
         process.send_signal(signal.SIGKILL)
         await process.wait()
@@ -275,7 +290,7 @@ async def test_a_killed_process_loses_no_draft(
     try:
         await emulator.send_text(user_id, "/new")
         resumed = await emulator.wait_for_message(user_id)
-        assert prompt(i18n, FULL_INTAKE[6][1], "ru")[:40] in (resumed.text or "")
+        assert prompt(i18n, FULL_INTAKE[7][1], "ru")[:40] in (resumed.text or "")
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()

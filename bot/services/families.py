@@ -14,7 +14,7 @@ from bot.domain.reference import new_reference_code
 from bot.domain.statuses import RequestStatus
 from bot.domain.validation import FuzzyDate, InputError, is_now_adult
 from bot.i18n import N_
-from bot.services.uow import UnitOfWork
+from bot.services.uow import Tx, UnitOfWork
 from storage.models import FollowUp, RequestPhoto, StatusChange, TracingRequest, utcnow
 
 log = logging.getLogger(__name__)
@@ -46,15 +46,20 @@ class RequestDetails(RequestSummary):
 
 
 async def get_locale(uow: UnitOfWork, user_id: int) -> str | None:
-    async with uow:
-        user = await uow.users.get(user_id)
+    def work(tx: Tx) -> str | None:
+        user = tx.users.get(user_id)
         return user.locale if user else None
+
+    return await uow.run(work)
+
+
+async def known_locales(uow: UnitOfWork, limit: int) -> list[tuple[int, str | None]]:
+    """Stored language choices, to warm the cache at start-up."""
+    return list(await uow.run(lambda tx: tx.users.all_locales(limit)))
 
 
 async def set_locale(uow: UnitOfWork, user_id: int, locale: str) -> None:
-    async with uow:
-        await uow.users.upsert_locale(user_id, locale)
-        await uow.commit()
+    await uow.run(lambda tx: tx.users.upsert_locale(user_id, locale))
 
 
 _REQUIRED_FIELDS = {
@@ -70,6 +75,52 @@ _REQUIRED_FIELDS = {
 }
 
 
+def _new_request(
+    code: str, family_id: int, locale: str, answers: dict[str, Any], today: date
+) -> TracingRequest:
+    birth = FuzzyDate.from_dict(answers["birth"])
+    separation = FuzzyDate.from_dict(answers["separation_date"])
+    last_contact = answers.get("last_contact")
+    now = utcnow()
+    return TracingRequest(
+        code=code,
+        family_id=family_id,
+        status=RequestStatus.SUBMITTED.value,
+        created_at=now,
+        status_changed_at=now,
+        locale=locale,
+        sought_name=answers["sought_name"],
+        sought_aliases=answers.get("sought_aliases"),
+        sought_sex=answers["sought_sex"],
+        birth_kind=birth.kind,
+        birth_text=birth.text,
+        birth_estimate=birth.estimate,
+        birth_place=answers.get("birth_place"),
+        features=answers.get("features"),
+        health_needs=answers.get("health_needs"),
+        now_adult=is_now_adult(birth, separation, today),
+        separation_kind=separation.kind,
+        separation_text=separation.text,
+        separation_estimate=separation.estimate,
+        separation_place=answers["separation_place"],
+        circumstances=answers["circumstances"],
+        circumstances_other=answers.get("circumstances_other")
+        if answers["circumstances"] == "other"
+        else None,
+        last_location=answers.get("last_location"),
+        last_contact_text=last_contact["text"] if last_contact else None,
+        companions=answers.get("companions"),
+        relationship_to_sought=answers["relationship"],
+        requester_name=answers["requester_name"],
+        contact=answers.get("contact"),
+        country=answers["country"],
+        reported_elsewhere=answers.get("reported_elsewhere"),
+        consent_version=CONSENT_VERSION,
+        consented_at=now,
+        photos=[RequestPhoto(file_id=f, created_at=now) for f in answers.get("photos", [])],
+    )
+
+
 async def submit_request(
     uow: UnitOfWork,
     family_id: int,
@@ -83,72 +134,31 @@ async def submit_request(
         raise IncompleteDraft(N_("Your consent is needed before the request can be sent."))
     if missing_required(draft) or not _REQUIRED_FIELDS <= answers.keys():
         raise IncompleteDraft(N_("Some required answers are missing. Please fill them in."))
-    birth = FuzzyDate.from_dict(answers["birth"])
-    separation = FuzzyDate.from_dict(answers["separation_date"])
-    last_contact = answers.get("last_contact")
+
+    def work(tx: Tx) -> None:
+        tx.users.upsert_locale(family_id, None)
+        request = _new_request(code, family_id, locale, answers, today)
+        tx.requests.add(request)
+        tx.session.flush()
+        tx.requests.add_status_change(
+            StatusChange(
+                request_id=request.id,
+                from_status=None,
+                to_status=RequestStatus.SUBMITTED.value,
+                actor_id=family_id,
+                created_at=request.created_at,
+            )
+        )
 
     for _attempt in range(5):
         code = new_reference_code()
-        now = utcnow()
-        async with uow:
-            if await uow.requests.code_exists(code):
-                continue
-            await uow.users.upsert_locale(family_id, None)
-            request = TracingRequest(
-                code=code,
-                family_id=family_id,
-                status=RequestStatus.SUBMITTED.value,
-                created_at=now,
-                status_changed_at=now,
-                locale=locale,
-                sought_name=answers["sought_name"],
-                sought_aliases=answers.get("sought_aliases"),
-                sought_sex=answers["sought_sex"],
-                birth_kind=birth.kind,
-                birth_text=birth.text,
-                birth_estimate=birth.estimate,
-                birth_place=answers.get("birth_place"),
-                features=answers.get("features"),
-                health_needs=answers.get("health_needs"),
-                now_adult=is_now_adult(birth, separation, today),
-                separation_kind=separation.kind,
-                separation_text=separation.text,
-                separation_estimate=separation.estimate,
-                separation_place=answers["separation_place"],
-                circumstances=answers["circumstances"],
-                circumstances_other=answers.get("circumstances_other")
-                if answers["circumstances"] == "other"
-                else None,
-                last_location=answers.get("last_location"),
-                last_contact_text=last_contact["text"] if last_contact else None,
-                companions=answers.get("companions"),
-                relationship_to_sought=answers["relationship"],
-                requester_name=answers["requester_name"],
-                contact=answers.get("contact"),
-                country=answers["country"],
-                reported_elsewhere=answers.get("reported_elsewhere"),
-                consent_version=CONSENT_VERSION,
-                consented_at=now,
-                photos=[RequestPhoto(file_id=f, created_at=now) for f in answers.get("photos", [])],
-            )
-            uow.requests.add(request)
-            await uow.session.flush()
-            uow.requests.add_status_change(
-                StatusChange(
-                    request_id=request.id,
-                    from_status=None,
-                    to_status=RequestStatus.SUBMITTED.value,
-                    actor_id=family_id,
-                    created_at=now,
-                )
-            )
-            try:
-                await uow.commit()
-            except IntegrityError:
-                # Another request took the same code in between: draw again.
-                continue
-            log.info("request submitted: code=%s family=%s", code, family_id)
-            return code
+        try:
+            await uow.run(work)
+        except IntegrityError:
+            # The code was taken (one in hundreds of millions): draw another.
+            continue
+        log.info("request submitted: code=%s family=%s", code, family_id)
+        return code
     raise RuntimeError("could not allocate a unique reference code")
 
 
@@ -164,25 +174,27 @@ def _summary(request: TracingRequest) -> dict[str, Any]:
 
 
 async def list_requests(uow: UnitOfWork, family_id: int) -> list[RequestSummary]:
-    async with uow:
-        rows = await uow.requests.list_for_family(family_id)
-        return [RequestSummary(**_summary(r)) for r in rows]
+    def work(tx: Tx) -> list[RequestSummary]:
+        return [RequestSummary(**_summary(r)) for r in tx.requests.list_for_family(family_id)]
+
+    return await uow.run(work)
 
 
 async def get_request(
     uow: UnitOfWork, family_id: int, *, code: str | None = None, request_id: int | None = None
 ) -> RequestDetails:
-    async with uow:
-        request = await uow.requests.get_for_family(family_id, code=code, request_id=request_id)
+    def work(tx: Tx) -> RequestDetails:
+        request = tx.requests.get_for_family(family_id, code=code, request_id=request_id)
         if request is None:
             raise RequestNotFound
-        await uow.session.refresh(request, ["photos"])
         return RequestDetails(
             **_summary(request),
             created_at=request.created_at,
-            followups=await uow.requests.count_followups(request.id),
-            photos=len(request.photos),
+            followups=tx.requests.count_followups(request.id),
+            photos=tx.requests.count_photos(request.id),
         )
+
+    return await uow.run(work)
 
 
 async def add_followup(
@@ -193,16 +205,17 @@ async def add_followup(
     photo_file_id: str | None = None,
 ) -> str:
     """Attach what the family sent later to their own request; returns the request code."""
-    async with uow:
-        request = await uow.requests.get_for_family(family_id, request_id=request_id)
+
+    def work(tx: Tx) -> str:
+        request = tx.requests.get_for_family(family_id, request_id=request_id)
         if request is None:
             raise RequestNotFound
         now = utcnow()
         followup = FollowUp(request_id=request.id, author_id=family_id, text=text, created_at=now)
-        uow.requests.add_followup(followup)
-        await uow.session.flush()
+        tx.requests.add_followup(followup)
+        tx.session.flush()
         if photo_file_id:
-            uow.requests.add_photo(
+            tx.requests.add_photo(
                 RequestPhoto(
                     request_id=request.id,
                     followup_id=followup.id,
@@ -210,6 +223,8 @@ async def add_followup(
                     created_at=now,
                 )
             )
-        await uow.commit()
-        log.info("follow-up added: code=%s family=%s", request.code, family_id)
         return request.code
+
+    code = await uow.run(work)
+    log.info("follow-up added: code=%s family=%s", code, family_id)
+    return code

@@ -1,40 +1,59 @@
-"""Unit of work: one session, one transaction, rolled back unless committed."""
+"""Unit of work: a function runs inside one transaction and is committed, or rolled back.
+
+Services hand `UnitOfWork.run` a plain synchronous function of a `Tx` (a session and
+its repositories). On SQLite it runs whole on the database thread; on PostgreSQL it
+runs through the async engine (`AsyncSession.run_sync`). Either way a use case is
+one transaction, and the code inside it reads like ordinary synchronous code.
+"""
 
 from __future__ import annotations
 
-from types import TracebackType
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session
 
+from storage.db import sqlite_thread
 from storage.repositories import RequestRepository, UserRepository
+
+T = TypeVar("T")
+
+
+@dataclass
+class Tx:
+    session: Session
+    users: UserRepository
+    requests: RequestRepository
+
+
+def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
+    tx = Tx(session, UserRepository(session), RequestRepository(session))
+    try:
+        result = work(tx)
+        session.commit()
+        return result
+    except BaseException:
+        session.rollback()
+        raise
 
 
 class UnitOfWork:
-    """Cheap to create; the session opens only inside `async with`."""
+    """Shared by all handlers; each `run` is its own transaction."""
 
-    users: UserRepository
-    requests: RequestRepository
-    session: AsyncSession
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._thread = sqlite_thread(engine)
+        self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+    async def run(self, work: Callable[[Tx], T]) -> T:
+        if self._thread is not None:
+            return await self._thread.call(self._run_on_thread, work)
+        async with self._sessionmaker() as session:
+            return await session.run_sync(_in_transaction, work)
 
-    async def __aenter__(self) -> UnitOfWork:
-        self.session = self._sessionmaker()
-        self.users = UserRepository(self.session)
-        self.requests = RequestRepository(self.session)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
-
-    async def commit(self) -> None:
-        await self.session.commit()
+    def _run_on_thread(self, work: Callable[[Tx], T]) -> T:
+        assert self._thread is not None
+        with Session(self._thread.engine, expire_on_commit=False) as session:
+            return _in_transaction(session, work)

@@ -14,8 +14,8 @@ def get_family_router() -> Router:
     router.message.filter(If(F.chat.type == "private"))
     router.callback_query.filter(If(F.message.chat.type == "private"))
     # Commands first, so that /help or /status work in the middle of an intake;
-    # the fallback last, for whatever nothing else understood.
-    router.include_routers(
-        *(module.router.build() for module in (start, requests, intake, fallback))
-    )
+    # the fallback last, for whatever nothing else understood. One flat router: every
+    # nested router is another layer each update passes through.
+    for module in (start, requests, intake, fallback):
+        module.router.register_into(router)
     return router

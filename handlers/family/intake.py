@@ -345,6 +345,29 @@ def _wrong_kind(step: Step | None) -> str:
 
 
 # --- buttons ------------------------------------------------------------------------
+async def show_in_place(message: Message, draft: dict[str, Any]) -> None:
+    """Turn the message whose button was pressed into the next question.
+
+    One request instead of two (strip the old buttons, send a new message), and a
+    shorter chat to scroll on a small phone; the summary shows every answer at the end.
+    """
+    if draft["step"] == intake.SUMMARY:
+        chunks, markup = render_summary(draft)
+        if len(chunks) > 1:
+            await _drop_keyboard(message)
+            await send_current(message, draft)
+            return
+        text = chunks[0]
+    else:
+        text, markup = render_step(draft)
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest:
+        # Too old to edit, or a photo message: ask in a new message instead.
+        await _drop_keyboard(message)
+        await message.answer(text, reply_markup=markup)
+
+
 async def _drop_keyboard(message: Message) -> None:
     """Take the buttons off a message that has been answered, so they can't be pressed twice."""
     with contextlib.suppress(TelegramBadRequest):
@@ -420,8 +443,7 @@ async def intake_button(
         return
     await _save(state, draft)
     await query.answer()
-    await _drop_keyboard(message)
-    await send_current(message, draft)
+    await show_in_place(message, draft)
 
 
 async def _ask_decline(query: CallbackQuery, message: Message, draft: dict[str, Any]) -> None:
