@@ -7,6 +7,7 @@ import io
 from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import lru_cache
 
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
@@ -74,4 +75,10 @@ def format_day(value: date | datetime, locale: str | None = None) -> str:
         locale = i18n.current_locale if i18n else "en"
     if isinstance(value, datetime):
         value = value.date()
+    return _format_day(value, locale)
+
+
+@lru_cache(maxsize=4096)
+def _format_day(value: date, locale: str) -> str:
+    # Babel takes most of a millisecond per date; a list of requests repeats the same days.
     return babel_format_date(value, format="long", locale=_DATE_LOCALES.get(locale, locale))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -81,6 +82,14 @@ class SQLiteThread:
             connect_args={"check_same_thread": False},
         )
         event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._dbapi: sqlite3.Connection | None = None
+
+    def dbapi(self) -> sqlite3.Connection:
+        """The thread's one sqlite3 connection, for hot paths that skip SQLAlchemy.
+        Only to be used on this thread, between transactions of the engine."""
+        if self._dbapi is None:
+            self._dbapi = self.engine.raw_connection().driver_connection
+        return self._dbapi
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)

@@ -35,8 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.db import SQLiteThread, sqlite_thread
 from storage.models import FsmRecord, utcnow
 
-_Record = tuple[str | None, dict[str, Any]]
-_EMPTY: _Record = (None, {})
+# State and data, the data kept as its JSON text: that text is what gets written, and
+# decoding it hands every reader a fresh copy, so nobody can change the stored draft.
+_Record = tuple[str | None, str | None]
+_EMPTY: _Record = (None, None)
 # (key, state, data as JSON); state None and data None mean "delete the row".
 _Row = tuple[str, str | None, str | None]
 
@@ -66,83 +68,31 @@ class _SQLiteBackend:
 
     def __init__(self, thread: SQLiteThread) -> None:
         self._thread = thread
-        self._raw: Any = None
-
-    def _connection(self) -> Any:
-        # The thread's single DBAPI connection (StaticPool): plain sqlite3 keeps the Python
-        # work on this thread, which competes with the event loop for the GIL, small.
-        if self._raw is None:
-            self._raw = self._thread.engine.raw_connection()
-        return self._raw
 
     def _load_sync(self, key: str) -> tuple[str | None, str | None] | None:
-        cursor = self._connection().cursor()
-        try:
-            row = cursor.execute(
-                "SELECT state, data FROM fsm_records WHERE key = ?", (key,)
-            ).fetchone()
-        finally:
-            cursor.close()
+        row = (
+            self._thread.dbapi()
+            .execute("SELECT state, data FROM fsm_records WHERE key = ?", (key,))
+            .fetchone()
+        )
         return (row[0], row[1]) if row else None
 
     def _write_sync(self, rows: list[_Row], now: str) -> None:
+        # Plain sqlite3: this runs for nearly every update, and the less Python it runs
+        # on this thread, the less it competes with the event loop for the interpreter.
         deletes, upserts = _split(rows)
-        connection = self._connection()
-        cursor = connection.cursor()
+        connection = self._thread.dbapi()
         try:
             if deletes:
-                cursor.executemany("DELETE FROM fsm_records WHERE key = ?", [(k,) for k in deletes])
+                connection.executemany(
+                    "DELETE FROM fsm_records WHERE key = ?", [(key,) for key in deletes]
+                )
             if upserts:
-                cursor.executemany(_UPSERT_SQL, [(*row, now) for row in upserts])
+                connection.executemany(_UPSERT_SQL, [(*row, now) for row in upserts])
             connection.commit()
         except BaseException:
             connection.rollback()
             raise
-        finally:
-            cursor.close()
-
-    async def load(self, key: str) -> tuple[str | None, str | None] | None: ...
-    async def write(self, rows: list[_Row], now: datetime) -> None: ...
-    async def close(self) -> None: ...
-
-
-def _split(rows: list[_Row]) -> tuple[list[str], list[_Row]]:
-    deletes = [key for key, state, data in rows if state is None and data is None]
-    upserts = [row for row in rows if not (row[1] is None and row[2] is None)]
-    return deletes, upserts
-
-
-_UPSERT_SQL = (
-    "INSERT INTO fsm_records (key, state, data, updated_at) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
-    "data = excluded.data, updated_at = excluded.updated_at"
-)
-
-
-class _SQLiteBackend:
-    """The database's own thread: a batch is one round trip and one commit, and it never
-    waits on a lock held by another connection of this process."""
-
-    def __init__(self, thread: SQLiteThread) -> None:
-        self._thread = thread
-        self._raw: Any = None
-
-    def _load_sync(self, key: str) -> tuple[str | None, str | None] | None:
-        with self._thread.engine.connect() as connection:
-            row = connection.exec_driver_sql(
-                "SELECT state, data FROM fsm_records WHERE key = ?", (key,)
-            ).first()
-        return (row[0], row[1]) if row else None
-
-    def _write_sync(self, rows: list[_Row], now: str) -> None:
-        deletes, upserts = _split(rows)
-        with self._thread.engine.begin() as connection:
-            if deletes:
-                connection.exec_driver_sql(
-                    "DELETE FROM fsm_records WHERE key = ?", [(key,) for key in deletes]
-                )
-            if upserts:
-                connection.exec_driver_sql(_UPSERT_SQL, [(*row, now) for row in upserts])
 
     async def load(self, key: str) -> tuple[str | None, str | None] | None:
         return await self._thread.call(self._load_sync, key)
@@ -152,9 +102,7 @@ class _SQLiteBackend:
         await self._thread.call(self._write_sync, rows, now.replace(tzinfo=None).isoformat(sep=" "))
 
     async def close(self) -> None:
-        raw, self._raw = self._raw, None
-        if raw is not None:
-            await self._thread.call(raw.close)  # back to the pool, not closed
+        pass  # the thread and its engine belong to the database, not to this storage
 
 
 class _SQLAlchemyBackend:
@@ -240,12 +188,20 @@ class SQLAlchemyStorage(BaseStorage):
             raise DataNotDictLikeError(msg)
         built = self.key_builder.build(key)
         state, _ = await self._load(built)
-        # A JSON round trip both validates and detaches the stored copy from the caller's dict.
-        await self._store(built, (state, json.loads(json.dumps(data))))
+        await self._store(built, (state, json.dumps(data) if data else None))
+
+    async def set_record(
+        self, key: StorageKey, state: StateType, data: Mapping[str, Any] | None
+    ) -> None:
+        """State and data in one write (aiogram's FSMContext would make two)."""
+        new_state = state.state if isinstance(state, State) else state
+        await self._store(
+            self.key_builder.build(key), (new_state, json.dumps(data) if data else None)
+        )
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         _, data = await self._load(self.key_builder.build(key))
-        return json.loads(json.dumps(data)) if data else {}
+        return json.loads(data) if data else {}
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -262,7 +218,7 @@ class SQLAlchemyStorage(BaseStorage):
             self._cache.move_to_end(key)
             return cached
         row = await self._backend.load(key)
-        record: _Record = (row[0], json.loads(row[1]) if row[1] else {}) if row else _EMPTY
+        record: _Record = (row[0], row[1] or None) if row else _EMPTY
         self._remember(key, record)
         return record
 
@@ -287,7 +243,7 @@ class SQLAlchemyStorage(BaseStorage):
             waiters, self._waiters = self._waiters, []
             self._inflight = batch
             rows: list[_Row] = [
-                (key, state, None if state is None and not data else json.dumps(data))
+                (key, state, None if state is None and not data else (data or "{}"))
                 for key, (state, data) in batch.items()
             ]
             try:

@@ -254,3 +254,39 @@ async def test_a_redelivered_answer_is_not_applied_twice(harness: Harness) -> No
     draft = (await harness.storage.get_data(_key(30)))["draft"]
     assert draft["step"] == "sought_aliases"
     assert "sought_aliases" not in draft["answers"]
+
+
+async def test_intake_with_redis_state_survives_a_restart(engine, i18n, redis_url: str) -> None:
+    """With REDIS_URL set the draft lives in Redis; a new bot process continues it."""
+    from bot.app import build_dispatcher, build_storage
+    from bot.config import load_settings
+    from tests.recording import RecordingSession
+
+    settings = load_settings(bot_token="123456:" + "A" * 35, redis_url=redis_url, _env_file=None)
+
+    def fresh() -> Harness:
+        storage, isolation = build_storage(settings, engine)
+        dispatcher = build_dispatcher(engine, storage, isolation, i18n)
+        return Harness(dispatcher, RecordingSession(), engine, storage)
+
+    first = fresh()
+    await first.feed(U.text(40, "/new"))
+    for kind, step, value in FULL_INTAKE[:8]:
+        await first.feed(
+            U.text(40, value) if kind == "text" else U.press(40, callback_for(kind, step, value))
+        )
+    await first.storage.close()
+
+    second = fresh()
+    await second.feed(U.text(40, "/new"))
+    assert "unfinished request" in second.session.texts(40)[0]
+    for kind, step, value in FULL_INTAKE[8:]:
+        await second.feed(
+            U.text(40, value) if kind == "text" else U.press(40, callback_for(kind, step, value))
+        )
+    await second.feed(U.press(40, SUBMIT))
+    assert CODE_RE.search(second.session.texts(40)[-1])
+    # Submitting clears the draft from Redis too.
+    assert await second.storage.get_state(_key(40)) is None
+    assert await second.storage.get_data(_key(40)) == {}
+    await second.storage.close()

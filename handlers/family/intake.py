@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from aiogram import F
@@ -21,7 +22,7 @@ from bot.i18n import N_, _, ngettext
 from bot.services import families
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import CancelCb, IntakeCb, MenuCb
-from handlers.family.states import AddInfo, Intake
+from handlers.family.states import AddInfo, Intake, enter, leave
 from handlers.filters import If
 from handlers.keyboards import Buttons
 from handlers.routing import RouterSpec
@@ -60,36 +61,58 @@ def display_value(step: Step, value: Any) -> str:
 def render_step(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     step = intake.current_step(draft)
     assert step is not None
-    steps = [s for s in intake.active_steps(draft["answers"]) if s.kind is not Kind.CONSENT]
+    answers = draft["answers"]
+    answer = answers.get(step.key)
+    shown_answer = None
+    if answer is not None and step.kind is not Kind.PHOTOS:
+        shown_answer = display_value(step, answer)
+    steps = [s.key for s in intake.active_steps(answers) if s.kind is not Kind.CONSENT]
+    return _render_step(
+        I18n.get_current().current_locale,
+        step.key,
+        steps.index(step.key) + 1 if step.key in steps else 0,
+        len(steps),
+        shown_answer,
+        bool(answers.get("photos")),
+        bool(draft["history"]),
+    )
+
+
+@lru_cache(maxsize=2048)
+def _render_step(
+    locale: str,
+    key: str,
+    position: int,
+    total: int,
+    shown_answer: str | None,
+    has_photos: bool,
+    has_history: bool,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The same question looks the same every time: build it once per language and shape."""
+    step = intake.STEP_BY_KEY[key]
     builder = Buttons()
     if step.kind is Kind.CONSENT:
         text = consent_text()
-        builder.button(text=_("I agree"), callback_data=IntakeCb(action="agree", step=step.key))
-        builder.button(
-            text=_("I do not agree"), callback_data=IntakeCb(action="decline", step=step.key)
-        )
+        builder.button(text=_("I agree"), callback_data=IntakeCb(action="agree", step=key))
+        builder.button(text=_("I do not agree"), callback_data=IntakeCb(action="decline", step=key))
     else:
-        position = steps.index(step) + 1
-        text = _("Question {number} of {total}").format(number=position, total=len(steps))
+        text = _("Question {number} of {total}").format(number=position, total=total)
         text = f"<i>{text}</i>\n\n{_(step.prompt)}"
         if step.optional:
             text += "\n" + _("(optional)")
-        answer = draft["answers"].get(step.key)
-        if answer is not None and step.kind is not Kind.PHOTOS:
-            text += "\n\n" + _("Current answer: {answer}").format(
-                answer=display_value(step, answer)
-            )
+        if shown_answer is not None:
+            text += "\n\n" + _("Current answer: {answer}").format(answer=shown_answer)
         for choice in step.choices:
             builder.button(
                 text=_(choice.label),
-                callback_data=IntakeCb(action="pick", step=step.key, value=choice.value),
+                callback_data=IntakeCb(action="pick", step=key, value=choice.value),
             )
-        if step.kind is Kind.PHOTOS and draft["answers"].get("photos"):
-            builder.button(text=_("Done"), callback_data=IntakeCb(action="done", step=step.key))
+        if step.kind is Kind.PHOTOS and has_photos:
+            builder.button(text=_("Done"), callback_data=IntakeCb(action="done", step=key))
         elif step.optional:
-            builder.button(text=_("Skip"), callback_data=IntakeCb(action="skip", step=step.key))
-    if draft["history"]:
-        builder.button(text=_("« Back"), callback_data=IntakeCb(action="back", step=step.key))
+            builder.button(text=_("Skip"), callback_data=IntakeCb(action="skip", step=key))
+    if has_history:
+        builder.button(text=_("« Back"), callback_data=IntakeCb(action="back", step=key))
     builder.adjust(1)
     return text, builder.as_markup()
 
@@ -187,8 +210,7 @@ async def begin(message: Message, state: FSMContext) -> None:
         )
         return
     draft = intake.new_draft()
-    await state.set_state(Intake.active)
-    await _save(state, draft)
+    await enter(state, Intake.active, {"draft": draft})
     intro = _(
         "Let us start a tracing request. I will ask short questions, one at a time. "
         "You can go back, skip the optional ones and check everything before sending. "
@@ -200,7 +222,7 @@ async def begin(message: Message, state: FSMContext) -> None:
 @router.message(Command("new"))
 async def new_request(message: Message, state: FSMContext) -> None:
     if await state.get_state() == AddInfo.active.state:
-        await state.clear()
+        await leave(state)
     await begin(message, state)
 
 
@@ -209,7 +231,7 @@ async def new_request_button(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         if await state.get_state() == AddInfo.active.state:
-            await state.clear()
+            await leave(state)
         await begin(query.message, state)
 
 
@@ -226,7 +248,7 @@ async def cancel(message: Message, state: FSMContext) -> None:
             reply_markup=builder.as_markup(),
         )
     elif current == AddInfo.active.state:
-        await state.clear()
+        await leave(state)
         await message.answer(_("Done. Nothing more will be added."), reply_markup=menu_keyboard())
     else:
         await message.answer(_("There is nothing to cancel."), reply_markup=menu_keyboard())
@@ -245,7 +267,7 @@ async def cancel_confirmed(
     if draft is None:
         await message.answer(_("There is nothing to cancel."), reply_markup=menu_keyboard())
     elif callback_data.confirm:
-        await state.clear()
+        await leave(state)
         await message.answer(
             _("The request has been cancelled and what you entered has been deleted."),
             reply_markup=menu_keyboard(),
@@ -398,7 +420,7 @@ async def intake_button(
         if action == "decline_confirm":
             if intake.current_step(draft) is None or draft["step"] != "consent":
                 raise StaleButton
-            await state.clear()
+            await leave(state)
             await query.answer()
             await _drop_keyboard(message)
             await message.answer(
@@ -487,7 +509,7 @@ async def _submit(
             await _save(state, draft)
         await send_current(message, draft)
         return
-    await state.clear()
+    await leave(state)
     await query.answer()
     await _drop_keyboard(message)
     await message.answer(

@@ -14,7 +14,7 @@ from bot.services import families
 from bot.services.families import RequestDetails, RequestNotFound, RequestSummary
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import MenuCb, RequestCb
-from handlers.family.states import AddInfo, Intake
+from handlers.family.states import AddInfo, Intake, enter, leave
 from handlers.filters import If
 from handlers.keyboards import Buttons
 from handlers.routing import RouterSpec
@@ -164,8 +164,7 @@ async def _start_adding(message: Message, state: FSMContext, request: RequestDet
             _("Please finish or cancel the request you are filling in first (/cancel).")
         )
         return
-    await state.set_state(AddInfo.active)
-    await state.set_data({"request_id": request.id, "code": request.code})
+    await enter(state, AddInfo.active, {"request_id": request.id, "code": request.code})
     await message.answer(
         _(
             "Send the additional information for request <code>{code}</code> as text messages "
@@ -234,7 +233,7 @@ async def add_done(query: CallbackQuery, callback_data: RequestCb, state: FSMCon
         await state.get_state() == AddInfo.active.state
         and data.get("request_id") == callback_data.request_id
     ):
-        await state.clear()
+        await leave(state)
     if isinstance(query.message, Message):
         await query.message.answer(
             _("Thank you. The liaisons will see what you sent."), reply_markup=menu_keyboard()
@@ -265,7 +264,7 @@ async def add_content(message: Message, state: FSMContext, uow: UnitOfWork) -> N
             uow, message.from_user.id, data["request_id"], text, photo
         )
     except RequestNotFound:
-        await state.clear()
+        await leave(state)
         await message.answer(_not_found())
         return
     group = message.media_group_id
