@@ -24,6 +24,7 @@ from bot import SUPPORTED_LOCALES
 from bot.config import Settings
 from bot.i18n import N_, CatalogI18n, _, build_i18n
 from bot.middlewares import LocaleCache, LocaleMiddleware, UnitOfWorkMiddleware
+from bot.retry import RetryMiddleware
 from bot.services.uow import UnitOfWork
 from handlers import get_routers
 from storage.db import create_engine
@@ -120,6 +121,7 @@ async def _on_error(event: ErrorEvent, locale_middleware: LocaleMiddleware) -> b
 
 def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(RetryMiddleware())
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

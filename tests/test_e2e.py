@@ -294,3 +294,16 @@ async def test_a_killed_process_loses_no_draft(
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
+
+
+async def test_replies_are_retried_through_telegram_failures(
+    live: LiveBot, emulator: TelegramEmulator, i18n: CatalogI18n
+) -> None:
+    """A 500 and a 429 on the way out delay the reply; they do not lose it."""
+    emulator.add_user(5400, first_name="Taras", language_code="uk")
+    emulator.fail_next(1, status=500, methods={"sendMessage"})
+    emulator.fail_next(1, status=429, retry_after=1, methods={"sendMessage"})
+    await emulator.send_text(5400, "/help")
+    reply = await emulator.wait_for_message(5400, timeout=10)
+    assert "/new" in (reply.text or "")
+    assert emulator.stats["injected"] == 2

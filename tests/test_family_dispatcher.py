@@ -290,3 +290,25 @@ async def test_intake_with_redis_state_survives_a_restart(engine, i18n, redis_ur
     assert await second.storage.get_state(_key(40)) is None
     assert await second.storage.get_data(_key(40)) == {}
     await second.storage.close()
+
+
+async def test_logs_carry_no_personal_data(harness: Harness, caplog) -> None:
+    """Names, places, free text and contacts never reach the logs, at any level."""
+    import logging
+
+    secret = [
+        ("text", "sought_name", "Nadiia Secretname"),
+        *FULL_INTAKE[1:15],
+        ("text", "requester_name", "Requester Hiddenperson"),
+        ("text", "contact", "+380 00 000 0000"),
+        *FULL_INTAKE[17:],
+    ]
+    with caplog.at_level(logging.DEBUG):
+        code = await run_intake(harness, 50, steps=secret)
+        await harness.feed(U.text(50, f"/add {code}"))
+        await harness.feed(U.text(50, "Private detail about the family"))
+        await harness.feed(U.text(50, "31.02.2020"))  # an error path too
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert code in logged  # codes and ids are fine, and show that logging happened
+    for value in ("Secretname", "Hiddenperson", "+380", "Private detail", "Mariupol"):
+        assert value not in logged
