@@ -17,6 +17,7 @@ def setup_logging(level: str) -> None:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 async def _db_upgrade(settings: Settings) -> None:
@@ -66,12 +67,24 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_db_upgrade(settings))
         return 0
 
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
     from bot.app import run_polling
 
     try:
         asyncio.run(run_polling(settings))
     except KeyboardInterrupt:
         pass
+    except TelegramUnauthorizedError:
+        print("homeward: Telegram rejected BOT_TOKEN (401): check the token", file=sys.stderr)
+        return 1
+    except TelegramNetworkError as error:
+        print(
+            f"homeward: cannot reach the Bot API at {settings.telegram_api_url} ({error.message}); "
+            "check TELEGRAM_API_URL and the network",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

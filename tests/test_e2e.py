@@ -307,3 +307,26 @@ async def test_replies_are_retried_through_telegram_failures(
     reply = await emulator.wait_for_message(5400, timeout=10)
     assert "/new" in (reply.text or "")
     assert emulator.stats["injected"] == 2
+
+
+async def test_start_up_errors_are_one_clear_line(emulator: TelegramEmulator, tmp_path) -> None:
+    async def run(extra_env: dict[str, str]) -> tuple[int, str]:
+        env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+        env.update({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db", **extra_env})
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        return process.returncode or 0, stderr.decode()
+
+    code, err = await run({})
+    assert code == 2 and "BOT_TOKEN is not set" in err and "Traceback" not in err
+    wrong = "999999:" + "B" * 35  # not the emulator's token: Telegram answers 401
+    code, err = await run({"BOT_TOKEN": wrong, "TELEGRAM_API_URL": emulator.base_url})
+    assert code == 1 and "rejected BOT_TOKEN" in err and "Traceback" not in err
