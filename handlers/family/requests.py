@@ -135,17 +135,25 @@ async def list_button(query: CallbackQuery, uow: UnitOfWork) -> None:
         await _show_list(query.message, uow, query.from_user.id)
 
 
-@router.callback_query(RequestCb.filter(F.action == "view"))
-async def view_button(query: CallbackQuery, callback_data: RequestCb, uow: UnitOfWork) -> None:
+async def _pressed_request(
+    query: CallbackQuery, callback_data: RequestCb, uow: UnitOfWork
+) -> RequestDetails | None:
+    """The family's own request named by a button, or None (and an alert) for any other id."""
     try:
         request = await families.get_request(
             uow, query.from_user.id, request_id=callback_data.request_id
         )
     except RequestNotFound:
         await query.answer(_("This request was not found."), show_alert=True)
-        return
+        return None
     await query.answer()
-    if isinstance(query.message, Message):
+    return request
+
+
+@router.callback_query(RequestCb.filter(F.action == "view"))
+async def view_button(query: CallbackQuery, callback_data: RequestCb, uow: UnitOfWork) -> None:
+    request = await _pressed_request(query, callback_data, uow)
+    if request is not None and isinstance(query.message, Message):
         text, markup = render_details(request)
         await query.message.answer(text, reply_markup=markup)
 
@@ -213,15 +221,8 @@ async def add(message: Message, command: CommandObject, state: FSMContext, uow: 
 async def add_button(
     query: CallbackQuery, callback_data: RequestCb, state: FSMContext, uow: UnitOfWork
 ) -> None:
-    try:
-        request = await families.get_request(
-            uow, query.from_user.id, request_id=callback_data.request_id
-        )
-    except RequestNotFound:
-        await query.answer(_("This request was not found."), show_alert=True)
-        return
-    await query.answer()
-    if isinstance(query.message, Message):
+    request = await _pressed_request(query, callback_data, uow)
+    if request is not None and isinstance(query.message, Message):
         await _start_adding(query.message, state, request)
 
 
