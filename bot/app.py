@@ -7,6 +7,7 @@ import contextlib
 import logging
 import traceback
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -54,8 +55,13 @@ def build_storage(
     if settings.redis_url:
         from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
 
+        retention = timedelta(days=settings.draft_retention_days)
         storage = RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True, prefix="homeward")
+            settings.redis_url,
+            key_builder=DefaultKeyBuilder(with_destiny=True, prefix="homeward"),
+            # Abandoned drafts hold personal data: Redis forgets them by itself.
+            state_ttl=retention,
+            data_ttl=retention,
         )
         return storage, RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
     return SQLAlchemyStorage(engine), SimpleEventIsolation()
@@ -166,10 +172,12 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     """Run until cancelled (or until `stop` is set, for tests)."""
     app = await create_app(settings)
     bot = create_bot(settings)
+    purging: asyncio.Task[None] | None = None
     try:
         me = await bot.get_me()
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, app.i18n)
+        purging = asyncio.create_task(purge_abandoned_drafts(app))
         polling = asyncio.create_task(
             app.dispatcher.start_polling(bot, handle_signals=stop is None, close_bot_session=False)
         )
@@ -183,5 +191,25 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             waiter.cancel()
             await polling
     finally:
+        if purging is not None:
+            purging.cancel()
         await bot.session.close()
         await app.close()
+
+
+PURGE_INTERVAL_SECONDS = 6 * 3600
+
+
+async def purge_abandoned_drafts(app: App) -> None:
+    """Every few hours, delete unfinished requests untouched for DRAFT_RETENTION_DAYS."""
+    if not isinstance(app.storage, SQLAlchemyStorage):
+        return  # Redis expires them itself
+    while True:
+        cutoff = datetime.now(UTC) - timedelta(days=app.settings.draft_retention_days)
+        try:
+            deleted = await app.storage.purge_older_than(cutoff)
+            if deleted:
+                log.info("deleted %d abandoned drafts", deleted)
+        except Exception:
+            log.exception("could not delete abandoned drafts; will try again")
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)

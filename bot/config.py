@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     default_locale: str = "en"
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
+    draft_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("bot_token")
     @classmethod

@@ -16,7 +16,7 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiogram.exceptions import DataNotDictLikeError
@@ -46,6 +46,7 @@ _Row = tuple[str, str | None, str | None]
 class _Backend(Protocol):
     async def load(self, key: str) -> tuple[str | None, str | None] | None: ...
     async def write(self, rows: list[_Row], now: datetime) -> None: ...
+    async def purge(self, cutoff: datetime) -> int: ...
     async def close(self) -> None: ...
 
 
@@ -97,6 +98,19 @@ class _SQLiteBackend:
     async def load(self, key: str) -> tuple[str | None, str | None] | None:
         return await self._thread.call(self._load_sync, key)
 
+    def _purge_sync(self, cutoff: str) -> int:
+        connection = self._thread.dbapi()
+        deleted = connection.execute(
+            "DELETE FROM fsm_records WHERE updated_at < ?", (cutoff,)
+        ).rowcount
+        connection.commit()
+        return deleted
+
+    async def purge(self, cutoff: datetime) -> int:
+        return await self._thread.call(
+            self._purge_sync, cutoff.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        )
+
     async def write(self, rows: list[_Row], now: datetime) -> None:
         # The text form SQLAlchemy's DateTime uses on SQLite (naive UTC).
         await self._thread.call(self._write_sync, rows, now.replace(tzinfo=None).isoformat(sep=" "))
@@ -110,6 +124,13 @@ class _SQLAlchemyBackend:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+
+    async def purge(self, cutoff: datetime) -> int:
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                delete(FsmRecord).where(FsmRecord.updated_at < cutoff)
+            )
+        return result.rowcount or 0
 
     async def load(self, key: str) -> tuple[str | None, str | None] | None:
         async with self.engine.connect() as connection:
@@ -202,6 +223,15 @@ class SQLAlchemyStorage(BaseStorage):
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         _, data = await self._load(self.key_builder.build(key))
         return json.loads(data) if data else {}
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        """Delete conversation state untouched since `cutoff` (abandoned drafts hold
+        personal data); returns how many were deleted."""
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+        deleted = await self._backend.purge(cutoff)
+        self._cache.clear()  # cached copies of purged drafts must not come back
+        return deleted
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -73,3 +73,26 @@ async def test_redis_storage_is_used_when_configured(engine: AsyncEngine, redis_
         assert (await again.get_data(KEY))["draft"]["step"] == "birth"
     finally:
         await again.close()
+
+
+async def test_abandoned_drafts_are_purged(engine: AsyncEngine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from storage.models import FsmRecord
+
+    storage = SQLAlchemyStorage(engine)
+    old = StorageKey(bot_id=42, chat_id=1, user_id=1)
+    await storage.set_data(old, {"draft": {"answers": {"sought_name": "x"}}})
+    await storage.set_data(KEY, {"draft": {"answers": {}}})
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(FsmRecord)
+            .where(FsmRecord.key.contains(":1:1"))
+            .values(updated_at=datetime.now(UTC) - timedelta(days=40))
+        )
+    deleted = await storage.purge_older_than(datetime.now(UTC) - timedelta(days=30))
+    assert deleted == 1
+    assert await storage.get_data(old) == {}  # not even from the cache
+    assert await storage.get_data(KEY) == {"draft": {"answers": {}}}
