@@ -72,6 +72,8 @@ def build_dispatcher(
     storage: BaseStorage,
     events_isolation: BaseEventIsolation,
     i18n: CatalogI18n,
+    *,
+    draft_retention_days: int = 30,
     **workflow_data: Any,
 ) -> Dispatcher:
     locale_cache = LocaleCache()
@@ -81,6 +83,7 @@ def build_dispatcher(
         events_isolation=events_isolation,
         locale_cache=locale_cache,
         locale_middleware=locale_middleware,
+        draft_retention_days=draft_retention_days,
         **workflow_data,
     )
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(UnitOfWork(engine)))
@@ -164,7 +167,14 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         await upgrade_database(engine)
     storage, isolation = build_storage(settings, engine)
     i18n = build_i18n(settings.default_locale)
-    dispatcher = build_dispatcher(engine, storage, isolation, i18n, settings=settings)
+    dispatcher = build_dispatcher(
+        engine,
+        storage,
+        isolation,
+        i18n,
+        draft_retention_days=settings.draft_retention_days,
+        settings=settings,
+    )
     return App(settings, engine, storage, i18n, dispatcher)
 
 

@@ -13,7 +13,7 @@ from bot.domain.statuses import (
     CloseReason,
     RequestStatus,
 )
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from handlers.callbacks import LanguageCb, MenuCb
 from handlers.keyboards import column, keyboard
 
@@ -54,20 +54,28 @@ def help_text() -> str:
     )
 
 
-def privacy_text() -> str:
-    return _(
-        "<b>Your data</b>\n\n"
-        "<b>What we store:</b> the answers in your requests (about the person you are looking "
-        "for, the separation and you), the photos you send, the information you add later, "
-        "and your language. Your Telegram account number lets us reply to you here.\n\n"
-        "<b>Who sees it:</b> only a small team of vetted liaisons. With your consent, the "
-        "details of a request are shared with the verification bodies of both sides, only "
-        "for tracing and reunification.\n\n"
-        "<b>What we do not do:</b> we do not publish your data, pass it to anyone else or "
-        "use it for any other purpose.\n\n"
-        "An unfinished request is kept so that you can continue it later. /cancel deletes it. "
-        "If you do not give consent, nothing is stored. To correct or withdraw a request, "
-        "write to us with /add and its reference code."
+def privacy_text(retention_days: int) -> str:
+    return (
+        _(
+            "<b>Your data</b>\n\n"
+            "<b>What we store:</b> the answers in your requests (about the person you are looking "
+            "for, the separation and you), the photos you send, the information you add later, "
+            "and your language. Your Telegram account number lets us reply to you here.\n\n"
+            "<b>Who sees it:</b> only a small team of vetted liaisons. With your consent, the "
+            "details of a request are shared with the verification bodies of both sides, only "
+            "for tracing and reunification.\n\n"
+            "<b>What we do not do:</b> we do not publish your data, pass it to anyone else or "
+            "use it for any other purpose.\n\n"
+            "An unfinished request is kept so that you can continue it later. /cancel deletes it. "
+            "If you do not give consent, nothing is stored. To correct or withdraw a request, "
+            "write to us with /add and its reference code."
+        )
+        + "\n\n"
+        + ngettext(
+            "An unfinished request that has not changed for {days} day is deleted.",
+            "An unfinished request that has not changed for {days} days is deleted.",
+            retention_days,
+        ).format(days=retention_days)
     )
 
 

@@ -312,3 +312,9 @@ async def test_logs_carry_no_personal_data(harness: Harness, caplog) -> None:
     assert code in logged  # codes and ids are fine, and show that logging happened
     for value in ("Secretname", "Hiddenperson", "+380", "Private detail", "Mariupol"):
         assert value not in logged
+
+
+async def test_privacy_states_how_long_drafts_are_kept(harness: Harness) -> None:
+    await harness.feed(U.text(60, "/privacy", "uk"))
+    text = harness.session.texts(60)[0]
+    assert "30 днів" in text and "згод" in text

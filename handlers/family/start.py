@@ -40,8 +40,8 @@ async def show_help(message: Message) -> None:
 
 
 @router.message(Command("privacy"))
-async def show_privacy(message: Message) -> None:
-    await message.answer(privacy_text())
+async def show_privacy(message: Message, draft_retention_days: int) -> None:
+    await message.answer(privacy_text(draft_retention_days))
 
 
 @router.message(Command("language"))
@@ -71,13 +71,15 @@ async def set_language(
 
 
 @router.callback_query(MenuCb.filter(F.action.in_({"help", "privacy", "language"})))
-async def menu_simple(query: CallbackQuery, callback_data: MenuCb) -> None:
+async def menu_simple(
+    query: CallbackQuery, callback_data: MenuCb, draft_retention_days: int
+) -> None:
     await query.answer()
     if query.message is None:
         return
     if callback_data.action == "help":
         await query.message.answer(help_text())
     elif callback_data.action == "privacy":
-        await query.message.answer(privacy_text())
+        await query.message.answer(privacy_text(draft_retention_days))
     else:
         await query.message.answer(_("Choose the language:"), reply_markup=language_keyboard())
