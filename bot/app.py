@@ -74,6 +74,7 @@ def build_dispatcher(
     i18n: CatalogI18n,
     *,
     draft_retention_days: int = 30,
+    admin_ids: frozenset[int] = frozenset(),
     **workflow_data: Any,
 ) -> Dispatcher:
     locale_cache = LocaleCache()
@@ -84,6 +85,7 @@ def build_dispatcher(
         locale_cache=locale_cache,
         locale_middleware=locale_middleware,
         draft_retention_days=draft_retention_days,
+        admin_ids=frozenset(admin_ids),
         **workflow_data,
     )
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(UnitOfWork(engine)))
@@ -173,6 +175,7 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         isolation,
         i18n,
         draft_retention_days=settings.draft_retention_days,
+        admin_ids=frozenset(settings.admin_ids),
         settings=settings,
     )
     return App(settings, engine, storage, i18n, dispatcher)
@@ -187,6 +190,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         me = await bot.get_me()
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, app.i18n)
+        await register_staff_menus(bot, app)
         purging = asyncio.create_task(purge_abandoned_drafts(app))
         polling = asyncio.create_task(
             app.dispatcher.start_polling(bot, handle_signals=stop is None, close_bot_session=False)
@@ -205,6 +209,18 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             purging.cancel()
         await bot.session.close()
         await app.close()
+
+
+async def register_staff_menus(bot: Bot, app: App) -> None:
+    """Admins and liaisons see their extra commands; nobody else does."""
+    from bot.services import access
+    from handlers.liaison.menus import show_staff_menu
+
+    uow = UnitOfWork(app.engine)
+    admin_ids = frozenset(app.settings.admin_ids)
+    with app.i18n.context():
+        for member in await access.list_liaisons(uow, admin_ids):
+            await show_staff_menu(bot, uow, member.user_id, admin_ids)
 
 
 PURGE_INTERVAL_SECONDS = 6 * 3600

@@ -9,7 +9,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import FollowUp, RequestPhoto, StatusChange, TracingRequest, User, utcnow
+from storage.models import (
+    AuditEntry,
+    FollowUp,
+    Invite,
+    Liaison,
+    RequestPhoto,
+    StatusChange,
+    TracingRequest,
+    User,
+    utcnow,
+)
 
 
 class UserRepository:
@@ -89,3 +99,61 @@ class RequestRepository:
             )
             or 0
         )
+
+
+class LiaisonRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, user_id: int) -> Liaison | None:
+        return self.session.get(Liaison, user_id)
+
+    def is_active(self, user_id: int) -> bool:
+        found = self.session.scalar(
+            select(Liaison.user_id).where(Liaison.user_id == user_id, Liaison.revoked_at.is_(None))
+        )
+        return found is not None
+
+    def active(self) -> Sequence[Liaison]:
+        return self.session.scalars(
+            select(Liaison).where(Liaison.revoked_at.is_(None)).order_by(Liaison.granted_at)
+        ).all()
+
+    def add(self, liaison: Liaison) -> None:
+        self.session.add(liaison)
+
+
+class InviteRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, invite: Invite) -> None:
+        self.session.add(invite)
+
+    def by_hash(self, code_hash: str) -> Invite | None:
+        return self.session.scalar(
+            select(Invite).where(Invite.code_hash == code_hash).with_for_update()
+        )
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(
+        self, actor_id: int, action: str, target: str | None, *, allowed: bool = True
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                actor_id=actor_id,
+                action=action,
+                target=target,
+                allowed=allowed,
+                created_at=utcnow(),
+            )
+        )
+
+    def for_target(self, target: str) -> Sequence[AuditEntry]:
+        return self.session.scalars(
+            select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)
+        ).all()

@@ -330,3 +330,43 @@ async def test_start_up_errors_are_one_clear_line(emulator: TelegramEmulator, tm
     wrong = "999999:" + "B" * 35  # not the emulator's token: Telegram answers 401
     code, err = await run({"BOT_TOKEN": wrong, "TELEGRAM_API_URL": emulator.base_url})
     assert code == 1 and "rejected BOT_TOKEN" in err and "Traceback" not in err
+
+
+async def test_staff_menus_are_per_chat_and_outsiders_get_the_unknown_answer(
+    emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
+) -> None:
+    admin, outsider = 6001, 6002
+    emulator.add_user(admin, first_name="Admin", language_code="en")
+    emulator.add_user(outsider, first_name="Someone", language_code="uk")
+    settings = load_settings(
+        bot_token=emulator.token,
+        database_url=db_url,
+        telegram_api_url=emulator.base_url,
+        admin_ids=str(admin),
+        _env_file=None,
+    )
+    bot = LiveBot(settings, emulator)
+    await bot.start()
+    try:
+        menu = emulator.get_commands({"type": "chat", "chat_id": admin})
+        assert menu is not None and "grant" in [c["command"] for c in menu]
+        assert emulator.get_commands({"type": "chat", "chat_id": outsider}) is None
+        public = emulator.get_commands({"type": "all_private_chats"}, "uk")
+        assert public is not None and "grant" not in [c["command"] for c in public]
+
+        await emulator.send_text(outsider, "/grant 6002")
+        reply = await emulator.wait_for_message(outsider)
+        with i18n.context(), i18n.use_locale("uk"):
+            from handlers.family.fallback import unknown_text
+
+            assert reply.text == unknown_text()
+
+        await emulator.send_text(admin, f"/grant {outsider}")
+        await emulator.wait_for_message(admin, contains=f"User {outsider} is now a liaison.")
+        menu = emulator.get_commands({"type": "chat", "chat_id": outsider}, "uk")
+        assert menu is not None and menu[0]["description"] == i18n.gettext(
+            FAMILY_COMMANDS[0][1], locale="uk"
+        )
+        emulator.assert_no_errors()
+    finally:
+        await bot.stop()

@@ -17,10 +17,19 @@ KEY = StorageKey(bot_id=42, chat_id=7, user_id=7)
 
 
 async def test_migrations_create_the_schema(engine: AsyncEngine) -> None:
-    assert await current_revision(engine) == "0001"
+    assert await current_revision(engine) == "0002"
     async with engine.connect() as conn:
         tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
-    assert {"users", "tracing_requests", "fsm_records", "followups", "status_changes"} <= tables
+    assert {
+        "users",
+        "tracing_requests",
+        "fsm_records",
+        "followups",
+        "status_changes",
+        "liaisons",
+        "invites",
+        "audit_log",
+    } <= tables
 
 
 async def test_state_and_data_survive_a_restart(engine: AsyncEngine) -> None:

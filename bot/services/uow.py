@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from storage.db import sqlite_thread
-from storage.repositories import RequestRepository, UserRepository
+from storage.repositories import (
+    AuditRepository,
+    InviteRepository,
+    LiaisonRepository,
+    RequestRepository,
+    UserRepository,
+)
 
 T = TypeVar("T")
 
@@ -26,10 +32,20 @@ class Tx:
     session: Session
     users: UserRepository
     requests: RequestRepository
+    liaisons: LiaisonRepository
+    invites: InviteRepository
+    audit: AuditRepository
 
 
 def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
-    tx = Tx(session, UserRepository(session), RequestRepository(session))
+    tx = Tx(
+        session,
+        UserRepository(session),
+        RequestRepository(session),
+        LiaisonRepository(session),
+        InviteRepository(session),
+        AuditRepository(session),
+    )
     try:
         result = work(tx)
         session.commit()

@@ -1,0 +1,143 @@
+"""Who may do what: admins (from ADMIN_IDS), liaisons (granted or invited), everyone else.
+
+Every grant, revoke, invite, join and every refused attempt is written to the audit log
+in the same transaction as the change it describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+
+from bot.domain.reference import ALPHABET
+from bot.services.uow import Tx, UnitOfWork
+from storage.models import Invite, Liaison, utcnow
+
+log = logging.getLogger(__name__)
+
+INVITE_VALIDITY = timedelta(hours=24)
+
+
+class Role(IntEnum):
+    """Ordered: a higher role may do everything a lower one may."""
+
+    NONE = 0
+    LIAISON = 1
+    ADMIN = 2
+
+
+@dataclass(frozen=True)
+class LiaisonView:
+    user_id: int
+    granted_by: int
+    granted_at: datetime
+    is_admin: bool = False
+
+
+def _role(tx: Tx, user_id: int, admin_ids: frozenset[int]) -> Role:
+    if user_id in admin_ids:
+        return Role.ADMIN
+    return Role.LIAISON if tx.liaisons.is_active(user_id) else Role.NONE
+
+
+async def role_of(uow: UnitOfWork, user_id: int, admin_ids: frozenset[int]) -> Role:
+    if user_id in admin_ids:
+        return Role.ADMIN
+    return await uow.run(lambda tx: _role(tx, user_id, admin_ids))
+
+
+async def record_refusal(uow: UnitOfWork, actor_id: int, action: str) -> None:
+    await uow.run(lambda tx: tx.audit.record(actor_id, action, None, allowed=False))
+    log.warning("refused: %s by %s", action, actor_id)
+
+
+def _activate(tx: Tx, user_id: int, granted_by: int) -> bool:
+    """Make user_id a liaison; False if they already are one."""
+    existing = tx.liaisons.get(user_id)
+    if existing is not None and existing.revoked_at is None:
+        return False
+    now = utcnow()
+    if existing is None:
+        tx.liaisons.add(Liaison(user_id=user_id, granted_by=granted_by, granted_at=now))
+    else:
+        existing.granted_by, existing.granted_at, existing.revoked_at = granted_by, now, None
+    return True
+
+
+async def grant(uow: UnitOfWork, actor_id: int, user_id: int) -> bool:
+    def work(tx: Tx) -> bool:
+        changed = _activate(tx, user_id, actor_id)
+        tx.audit.record(actor_id, "grant", f"user:{user_id}")
+        return changed
+
+    return await uow.run(work)
+
+
+async def revoke(uow: UnitOfWork, actor_id: int, user_id: int) -> bool:
+    def work(tx: Tx) -> bool:
+        existing = tx.liaisons.get(user_id)
+        tx.audit.record(actor_id, "revoke", f"user:{user_id}")
+        if existing is None or existing.revoked_at is not None:
+            return False
+        existing.revoked_at = utcnow()
+        return True
+
+    return await uow.run(work)
+
+
+async def list_liaisons(uow: UnitOfWork, admin_ids: frozenset[int]) -> list[LiaisonView]:
+    def work(tx: Tx) -> list[LiaisonView]:
+        rows = [LiaisonView(r.user_id, r.granted_by, r.granted_at) for r in tx.liaisons.active()]
+        return rows
+
+    granted = await uow.run(work)
+    admins = [LiaisonView(a, a, datetime.min, is_admin=True) for a in sorted(admin_ids)]
+    return admins + [row for row in granted if row.user_id not in admin_ids]
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def normalize_invite(raw: str) -> str:
+    return "".join(ch for ch in raw.upper() if ch in ALPHABET)
+
+
+async def create_invite(uow: UnitOfWork, actor_id: int) -> tuple[str, datetime]:
+    """A one-time code for /join, valid for 24 hours; the code itself is not stored."""
+    code = "".join(secrets.choice(ALPHABET) for _ in range(12))
+    now = utcnow()
+    expires = now + INVITE_VALIDITY
+
+    def work(tx: Tx) -> None:
+        tx.invites.add(
+            Invite(code_hash=_hash(code), created_by=actor_id, created_at=now, expires_at=expires)
+        )
+        tx.audit.record(actor_id, "invite", None)
+
+    await uow.run(work)
+    return code, expires
+
+
+async def redeem_invite(uow: UnitOfWork, user_id: int, raw_code: str) -> bool:
+    """Make the user a liaison if the code is valid, unused and not expired."""
+    code_hash = _hash(normalize_invite(raw_code))
+
+    def work(tx: Tx) -> bool:
+        invite = tx.invites.by_hash(code_hash)
+        now = utcnow()
+        if invite is None or invite.used_at is not None or invite.expires_at <= now:
+            tx.audit.record(user_id, "join", None, allowed=False)
+            return False
+        invite.used_by, invite.used_at = user_id, now
+        _activate(tx, user_id, invite.created_by)
+        tx.audit.record(user_id, "join", f"user:{user_id}")
+        return True
+
+    joined = await uow.run(work)
+    log.info("join %s: user %s", "accepted" if joined else "refused", user_id)
+    return joined

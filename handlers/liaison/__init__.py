@@ -1,0 +1,36 @@
+"""Staff: admins and liaisons. Authorization is one filter on the whole router."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+
+from bot.services.access import Role
+from handlers.filters import If
+from handlers.liaison.access import StaffOnly
+
+# Callback-data prefixes of staff buttons; the authorization test covers every one.
+STAFF_PREFIXES: frozenset[str] = frozenset()
+
+
+def staff_command_names() -> frozenset[str]:
+    from handlers.liaison.admin import ADMIN_COMMANDS
+
+    return frozenset(name for name, _ in ADMIN_COMMANDS)
+
+
+def get_staff_router() -> Router:
+    from handlers.liaison import admin, join
+
+    router = Router(name="staff")
+    router.message.filter(If(F.chat.type == "private"))
+    router.callback_query.filter(If(F.message.chat.type == "private"))
+
+    admins = Router(name="staff.admins")
+    only_admins = StaffOnly(Role.ADMIN, staff_command_names(), STAFF_PREFIXES)
+    admins.message.filter(only_admins)
+    admins.callback_query.filter(only_admins)
+    admin.router.register_into(admins)
+
+    router.include_router(admins)
+    join.router.register_into(router)
+    return router

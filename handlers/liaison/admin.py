@@ -1,0 +1,95 @@
+"""Admin commands: who is on the liaison team."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.i18n import N_, _, format_day
+from bot.services import access
+from bot.services.uow import UnitOfWork
+from handlers.liaison.menus import forget_staff_menu, show_staff_menu
+from handlers.routing import RouterSpec
+
+router = RouterSpec("staff.admin")
+
+# Shown in the command menu of admins only (per-chat scope), translated where shown.
+ADMIN_COMMANDS = (
+    ("grant", N_("Add a liaison by Telegram user id")),
+    ("revoke", N_("Remove a liaison")),
+    ("liaisons", N_("List the liaison team")),
+    ("invite", N_("One-time code for a new liaison (24 h)")),
+)
+
+
+def _user_id(command: CommandObject) -> int | None:
+    raw = (command.args or "").strip()
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
+
+
+@router.message(Command("grant"))
+async def grant(
+    message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot, admin_ids: frozenset[int]
+) -> None:
+    assert message.from_user
+    user_id = _user_id(command)
+    if user_id is None:
+        await message.answer(_("Please add the Telegram user id: /grant 123456789"))
+        return
+    if await access.grant(uow, message.from_user.id, user_id):
+        await show_staff_menu(bot, uow, user_id, admin_ids)
+        await message.answer(_("User {user_id} is now a liaison.").format(user_id=user_id))
+    else:
+        await message.answer(_("User {user_id} is already a liaison.").format(user_id=user_id))
+
+
+@router.message(Command("revoke"))
+async def revoke(
+    message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot, admin_ids: frozenset[int]
+) -> None:
+    assert message.from_user
+    user_id = _user_id(command)
+    if user_id is None:
+        await message.answer(_("Please add the Telegram user id: /revoke 123456789"))
+        return
+    if user_id in admin_ids:
+        await message.answer(
+            _("User {user_id} is an admin. Admins are set in ADMIN_IDS.").format(user_id=user_id)
+        )
+        return
+    if await access.revoke(uow, message.from_user.id, user_id):
+        await forget_staff_menu(bot, user_id)
+        await message.answer(_("User {user_id} is no longer a liaison.").format(user_id=user_id))
+    else:
+        await message.answer(_("User {user_id} is not a liaison.").format(user_id=user_id))
+
+
+@router.message(Command("liaisons"))
+async def liaisons(message: Message, uow: UnitOfWork, admin_ids: frozenset[int]) -> None:
+    team = await access.list_liaisons(uow, admin_ids)
+    lines = [_("<b>The liaison team</b>")]
+    for member in team:
+        if member.is_admin:
+            lines.append(_("<code>{user_id}</code>: admin").format(user_id=member.user_id))
+        else:
+            lines.append(
+                _("<code>{user_id}</code>: liaison since {date}").format(
+                    user_id=member.user_id, date=format_day(member.granted_at)
+                )
+            )
+    await message.answer("\n".join(lines))
+
+
+@router.message(Command("invite"))
+async def invite(message: Message, uow: UnitOfWork) -> None:
+    assert message.from_user
+    code, expires = await access.create_invite(uow, message.from_user.id)
+    await message.answer(
+        _(
+            "One-time invite code: <code>{code}</code>\n"
+            "It is valid for 24 hours. The new liaison sends <code>/join {code}</code> "
+            "to this bot in a private chat. Pass the code on only to the person it is for."
+        ).format(code=code)
+    )
+    del expires  # shown as "24 hours"; the exact time is in the audit log
