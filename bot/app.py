@@ -25,6 +25,7 @@ from bot import SUPPORTED_LOCALES
 from bot.config import Settings
 from bot.i18n import N_, CatalogI18n, _, build_i18n
 from bot.middlewares import LocaleCache, LocaleMiddleware, UnitOfWorkMiddleware
+from bot.outbox import OutboxSender
 from bot.retry import RetryMiddleware
 from bot.services.uow import UnitOfWork
 from handlers import get_routers
@@ -185,15 +186,21 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     """Run until cancelled (or until `stop` is set, for tests)."""
     app = await create_app(settings)
     bot = create_bot(settings)
-    purging: asyncio.Task[None] | None = None
+    background: list[asyncio.Task[None]] = []
     try:
         me = await bot.get_me()
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, app.i18n)
         await register_staff_menus(bot, app)
-        purging = asyncio.create_task(purge_abandoned_drafts(app))
+        outbox = OutboxSender(UnitOfWork(app.engine), bot, app.i18n)
+        background += [
+            asyncio.create_task(purge_abandoned_drafts(app)),
+            asyncio.create_task(outbox.run()),
+        ]
         polling = asyncio.create_task(
-            app.dispatcher.start_polling(bot, handle_signals=stop is None, close_bot_session=False)
+            app.dispatcher.start_polling(
+                bot, handle_signals=stop is None, close_bot_session=False, outbox=outbox
+            )
         )
         if stop is None:
             await polling
@@ -205,8 +212,9 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             waiter.cancel()
             await polling
     finally:
-        if purging is not None:
-            purging.cancel()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await bot.session.close()
         await app.close()
 

@@ -26,3 +26,11 @@ class CancelCb(CallbackData, prefix="cx1"):
 class RequestCb(CallbackData, prefix="rq1"):
     action: str  # view | add | list | done
     request_id: int = 0
+
+
+class CaseCb(CallbackData, prefix="cs1"):
+    """Liaison actions on a case; the case is reloaded and the role checked on every press."""
+
+    action: str  # take | release | move | close | reason | card
+    request_id: int
+    value: str = ""

@@ -114,3 +114,13 @@ def close_reason_label(reason: str | None) -> str:
         return _(CLOSE_REASON_LABELS[CloseReason(reason)])
     except ValueError:
         return _(CLOSE_REASON_LABELS[CloseReason.OTHER])
+
+
+def status_notice(code: str, status: RequestStatus, reason: str | None) -> str:
+    """What a family is told when its request changes status: a fixed template."""
+    label = status_label(status)
+    if status is RequestStatus.CLOSED:
+        label += f" ({close_reason_label(reason)})"
+    return _(
+        "<b>News about your request {code}</b>\n\nThe status is now: <b>{status}</b>.\n{meaning}"
+    ).format(code=code, status=label, meaning=status_meaning(status))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -110,6 +111,9 @@ class TracingRequest(Base):
 
     consent_version: Mapped[str] = mapped_column(String(16))
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    assigned_to: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    family_unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     photos: Mapped[list[RequestPhoto]] = relationship(
         back_populates="request", order_by="RequestPhoto.id", cascade="all, delete-orphan"
@@ -217,3 +221,42 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(64), index=True)
     allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CaseNote(Base):
+    """An internal note: liaisons only, never shown to a family."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to a family, written in the same transaction as the change it reports.
+
+    It holds a template name and its values, not text: it is rendered in the family's
+    language when it is sent, and a liaison's free text can only enter through an
+    approved draft (next step of the liaison side).
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    template: Mapped[str] = mapped_column(String(32))
+    params: Mapped[str] = mapped_column(Text)  # JSON
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(64))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     AuditEntry,
+    CaseNote,
     FollowUp,
     Invite,
     Liaison,
+    OutboxMessage,
     RequestPhoto,
     StatusChange,
     TracingRequest,
@@ -60,6 +63,31 @@ class RequestRepository:
             select(TracingRequest)
             .where(TracingRequest.family_id == family_id)
             .order_by(TracingRequest.status_changed_at.desc(), TracingRequest.id.desc())
+        ).all()
+
+    def by_code(self, code: str) -> TracingRequest | None:
+        return self.session.scalar(select(TracingRequest).where(TracingRequest.code == code))
+
+    def get(self, request_id: int) -> TracingRequest | None:
+        return self.session.get(TracingRequest, request_id)
+
+    def history(self, request_id: int) -> Sequence[StatusChange]:
+        return self.session.scalars(
+            select(StatusChange)
+            .where(StatusChange.request_id == request_id)
+            .order_by(StatusChange.id)
+        ).all()
+
+    def followups(self, request_id: int) -> Sequence[FollowUp]:
+        return self.session.scalars(
+            select(FollowUp).where(FollowUp.request_id == request_id).order_by(FollowUp.id)
+        ).all()
+
+    def photos(self, request_id: int) -> Sequence[RequestPhoto]:
+        return self.session.scalars(
+            select(RequestPhoto)
+            .where(RequestPhoto.request_id == request_id)
+            .order_by(RequestPhoto.id)
         ).all()
 
     def get_for_family(
@@ -156,4 +184,43 @@ class AuditRepository:
     def for_target(self, target: str) -> Sequence[AuditEntry]:
         return self.session.scalars(
             select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)
+        ).all()
+
+
+class NoteRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, note: CaseNote) -> None:
+        self.session.add(note)
+
+    def for_request(self, request_id: int) -> Sequence[CaseNote]:
+        return self.session.scalars(
+            select(CaseNote).where(CaseNote.request_id == request_id).order_by(CaseNote.id)
+        ).all()
+
+
+class OutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, message: OutboxMessage) -> None:
+        self.session.add(message)
+
+    def due(self, now: datetime, limit: int) -> Sequence[OutboxMessage]:
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        return self.session.get(OutboxMessage, message_id)
+
+    def for_request(self, request_id: int) -> Sequence[OutboxMessage]:
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.request_id == request_id)
+            .order_by(OutboxMessage.id)
         ).all()

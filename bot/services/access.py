@@ -38,7 +38,7 @@ class LiaisonView:
     is_admin: bool = False
 
 
-def _role(tx: Tx, user_id: int, admin_ids: frozenset[int]) -> Role:
+def role_in(tx: Tx, user_id: int, admin_ids: frozenset[int]) -> Role:
     if user_id in admin_ids:
         return Role.ADMIN
     return Role.LIAISON if tx.liaisons.is_active(user_id) else Role.NONE
@@ -47,7 +47,7 @@ def _role(tx: Tx, user_id: int, admin_ids: frozenset[int]) -> Role:
 async def role_of(uow: UnitOfWork, user_id: int, admin_ids: frozenset[int]) -> Role:
     if user_id in admin_ids:
         return Role.ADMIN
-    return await uow.run(lambda tx: _role(tx, user_id, admin_ids))
+    return await uow.run(lambda tx: role_in(tx, user_id, admin_ids))
 
 
 async def record_refusal(uow: UnitOfWork, actor_id: int, action: str) -> None:
@@ -68,8 +68,19 @@ def _activate(tx: Tx, user_id: int, granted_by: int) -> bool:
     return True
 
 
-async def grant(uow: UnitOfWork, actor_id: int, user_id: int) -> bool:
+class NotAdmin(Exception):
+    """Checked again inside the transaction: the handler's filter is not the only gate."""
+
+
+def _require_admin(tx: Tx, actor_id: int, admin_ids: frozenset[int], action: str) -> None:
+    if role_in(tx, actor_id, admin_ids) < Role.ADMIN:
+        tx.audit.record(actor_id, action, None, allowed=False)
+        raise NotAdmin
+
+
+async def grant(uow: UnitOfWork, actor_id: int, user_id: int, admin_ids: frozenset[int]) -> bool:
     def work(tx: Tx) -> bool:
+        _require_admin(tx, actor_id, admin_ids, "grant")
         changed = _activate(tx, user_id, actor_id)
         tx.audit.record(actor_id, "grant", f"user:{user_id}")
         return changed
@@ -77,8 +88,9 @@ async def grant(uow: UnitOfWork, actor_id: int, user_id: int) -> bool:
     return await uow.run(work)
 
 
-async def revoke(uow: UnitOfWork, actor_id: int, user_id: int) -> bool:
+async def revoke(uow: UnitOfWork, actor_id: int, user_id: int, admin_ids: frozenset[int]) -> bool:
     def work(tx: Tx) -> bool:
+        _require_admin(tx, actor_id, admin_ids, "revoke")
         existing = tx.liaisons.get(user_id)
         tx.audit.record(actor_id, "revoke", f"user:{user_id}")
         if existing is None or existing.revoked_at is not None:
@@ -107,13 +119,16 @@ def normalize_invite(raw: str) -> str:
     return "".join(ch for ch in raw.upper() if ch in ALPHABET)
 
 
-async def create_invite(uow: UnitOfWork, actor_id: int) -> tuple[str, datetime]:
+async def create_invite(
+    uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int]
+) -> tuple[str, datetime]:
     """A one-time code for /join, valid for 24 hours; the code itself is not stored."""
     code = "".join(secrets.choice(ALPHABET) for _ in range(12))
     now = utcnow()
     expires = now + INVITE_VALIDITY
 
     def work(tx: Tx) -> None:
+        _require_admin(tx, actor_id, admin_ids, "invite")
         tx.invites.add(
             Invite(code_hash=_hash(code), created_by=actor_id, created_at=now, expires_at=expires)
         )

@@ -20,6 +20,8 @@ from storage.repositories import (
     AuditRepository,
     InviteRepository,
     LiaisonRepository,
+    NoteRepository,
+    OutboxRepository,
     RequestRepository,
     UserRepository,
 )
@@ -35,6 +37,8 @@ class Tx:
     liaisons: LiaisonRepository
     invites: InviteRepository
     audit: AuditRepository
+    notes: NoteRepository
+    outbox: OutboxRepository
 
 
 def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
@@ -45,6 +49,8 @@ def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
         LiaisonRepository(session),
         InviteRepository(session),
         AuditRepository(session),
+        NoteRepository(session),
+        OutboxRepository(session),
     )
     try:
         result = work(tx)

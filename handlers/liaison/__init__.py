@@ -9,7 +9,7 @@ from handlers.filters import If
 from handlers.liaison.access import StaffOnly
 
 # Callback-data prefixes of staff buttons; the authorization test covers every one.
-STAFF_PREFIXES: frozenset[str] = frozenset()
+STAFF_PREFIXES: frozenset[str] = frozenset({"cs1"})
 
 
 def staff_command_names() -> frozenset[str]:
@@ -18,8 +18,14 @@ def staff_command_names() -> frozenset[str]:
     return frozenset(name for name, _ in ADMIN_COMMANDS)
 
 
+def liaison_command_names() -> frozenset[str]:
+    from handlers.liaison.cases import LIAISON_COMMANDS
+
+    return frozenset(name for name, _ in LIAISON_COMMANDS)
+
+
 def get_staff_router() -> Router:
-    from handlers.liaison import admin, join
+    from handlers.liaison import admin, cases, join
 
     router = Router(name="staff")
     router.message.filter(If(F.chat.type == "private"))
@@ -31,6 +37,12 @@ def get_staff_router() -> Router:
     admins.callback_query.filter(only_admins)
     admin.router.register_into(admins)
 
-    router.include_router(admins)
+    liaisons = Router(name="staff.liaisons")
+    only_liaisons = StaffOnly(Role.LIAISON, liaison_command_names(), STAFF_PREFIXES)
+    liaisons.message.filter(only_liaisons)
+    liaisons.callback_query.filter(only_liaisons)
+    cases.router.register_into(liaisons)
+
+    router.include_routers(admins, liaisons)
     join.router.register_into(router)
     return router

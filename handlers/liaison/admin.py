@@ -37,7 +37,7 @@ async def grant(
     if user_id is None:
         await message.answer(_("Please add the Telegram user id: /grant 123456789"))
         return
-    if await access.grant(uow, message.from_user.id, user_id):
+    if await access.grant(uow, message.from_user.id, user_id, admin_ids):
         await show_staff_menu(bot, uow, user_id, admin_ids)
         await message.answer(_("User {user_id} is now a liaison.").format(user_id=user_id))
     else:
@@ -58,7 +58,7 @@ async def revoke(
             _("User {user_id} is an admin. Admins are set in ADMIN_IDS.").format(user_id=user_id)
         )
         return
-    if await access.revoke(uow, message.from_user.id, user_id):
+    if await access.revoke(uow, message.from_user.id, user_id, admin_ids):
         await forget_staff_menu(bot, user_id)
         await message.answer(_("User {user_id} is no longer a liaison.").format(user_id=user_id))
     else:
@@ -82,9 +82,9 @@ async def liaisons(message: Message, uow: UnitOfWork, admin_ids: frozenset[int])
 
 
 @router.message(Command("invite"))
-async def invite(message: Message, uow: UnitOfWork) -> None:
+async def invite(message: Message, uow: UnitOfWork, admin_ids: frozenset[int]) -> None:
     assert message.from_user
-    code, expires = await access.create_invite(uow, message.from_user.id)
+    code, expires = await access.create_invite(uow, message.from_user.id, admin_ids)
     await message.answer(
         _(
             "One-time invite code: <code>{code}</code>\n"

@@ -1,0 +1,165 @@
+"""Delivery of the outbox: every message to a family that a liaison's work produced.
+
+Rows are written in the same transaction as the change they report. This sender
+claims due rows with a lease, sends them, and marks them sent. A crash between
+sending and marking can repeat one message after the lease runs out; nothing is
+ever lost, and normal operation sends each message once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.utils.i18n import I18n
+
+from bot.domain.statuses import RequestStatus
+from bot.services.uow import Tx, UnitOfWork
+from storage.models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    chat_id: int
+    template: str
+    params: dict
+    code: str
+    locale: str
+    attempts: int
+
+
+def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claimed]:
+    claimed = []
+    for row in tx.outbox.due(now, limit):
+        row.state = "sending"
+        row.attempts += 1
+        row.next_attempt_at = now + LEASE
+        request = tx.requests.get(row.request_id) if row.request_id else None
+        user = tx.users.get(row.chat_id)
+        locale = (user.locale if user else None) or (request.locale if request else default_locale)
+        claimed.append(
+            Claimed(
+                row.id,
+                row.chat_id,
+                row.template,
+                json.loads(row.params),
+                request.code if request else "",
+                locale,
+                row.attempts,
+            )
+        )
+    return claimed
+
+
+def _finish(
+    tx: Tx,
+    message_id: int,
+    state: str,
+    *,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    row: OutboxMessage | None = tx.outbox.get(message_id)
+    if row is None:
+        return
+    row.last_error = error
+    if state == "pending":
+        row.state, row.next_attempt_at = "pending", retry_at or utcnow()
+        return
+    row.state = state
+    if state == "sent":
+        row.sent_at = utcnow()
+    if state == "unreachable" and row.request_id is not None:
+        request = tx.requests.get(row.request_id)
+        if request is not None:
+            request.family_unreachable = True
+
+
+class OutboxSender:
+    def __init__(self, uow: UnitOfWork, bot: Bot, i18n: I18n, *, batch: int = 20) -> None:
+        self.uow = uow
+        self.bot = bot
+        self.i18n = i18n
+        self.batch = batch
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def render(self, message: Claimed) -> str:
+        from handlers.texts import status_notice
+
+        with self.i18n.context(), self.i18n.use_locale(message.locale):
+            if message.template == "status":
+                return status_notice(
+                    message.code,
+                    RequestStatus(message.params["status"]),
+                    message.params.get("reason"),
+                )
+        raise ValueError(f"unknown outbox template {message.template!r}")
+
+    async def deliver_due(self) -> int:
+        """Send what is due now; returns how many were handled."""
+        now = utcnow()
+        claimed = await self.uow.run(
+            lambda tx: _claim(tx, now, self.batch, self.i18n.default_locale)
+        )
+        for message in claimed:
+            await self._deliver(message)
+        return len(claimed)
+
+    async def _deliver(self, message: Claimed) -> None:
+        try:
+            await self.bot.send_message(message.chat_id, self.render(message))
+        except TelegramRetryAfter as error:
+            retry_at = utcnow() + timedelta(seconds=error.retry_after)
+            await self._finish(message.id, "pending", error="429", retry_at=retry_at)
+        except TelegramForbiddenError:
+            log.warning("outbox %s: the family blocked the bot", message.id)
+            await self._finish(message.id, "unreachable", error="403")
+        except TelegramBadRequest as error:
+            log.warning("outbox %s: refused by Telegram (%s)", message.id, type(error).__name__)
+            await self._finish(message.id, "failed", error="400")
+        except (TelegramServerError, TelegramNetworkError) as error:
+            backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** min(message.attempts, 10)))
+            retry_at = utcnow() + backoff * random.uniform(0.8, 1.2)
+            await self._finish(
+                message.id, "pending", error=type(error).__name__[:64], retry_at=retry_at
+            )
+        else:
+            await self._finish(message.id, "sent")
+
+    async def _finish(self, message_id: int, state: str, **kwargs: object) -> None:
+        await self.uow.run(lambda tx: _finish(tx, message_id, state, **kwargs))  # type: ignore[arg-type]
+
+    async def run(self, idle_seconds: float = 2.0) -> None:
+        """Deliver forever: right after a change (wake) or every few seconds."""
+        while True:
+            try:
+                while await self.deliver_due():
+                    pass
+            except Exception:
+                log.exception("outbox delivery failed; will try again")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), idle_seconds)
+            except TimeoutError:
+                pass

@@ -1,0 +1,271 @@
+"""Case work by liaisons: open a case, take it, move its status, keep internal notes.
+
+Every service checks the actor's role again (the handlers' filter is the first gate,
+not the only one), records an audit entry, and puts what the family must hear into
+the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.statuses import CloseReason, RequestStatus, can_move
+from bot.services.access import Role, role_in
+from bot.services.uow import Tx, UnitOfWork
+from storage.models import CaseNote, OutboxMessage, StatusChange, TracingRequest, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_NOTE = 2000
+
+
+class CaseNotFound(Exception):
+    pass
+
+
+class NotAllowed(Exception):
+    """The actor's role does not permit this (checked again inside the transaction)."""
+
+
+class TransitionNotAllowed(Exception):
+    def __init__(self, current: RequestStatus, target: RequestStatus) -> None:
+        super().__init__(f"{current} -> {target}")
+        self.current = current
+        self.target = target
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    actor_id: int | None
+    from_status: str | None
+    to_status: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class FollowUpEntry:
+    at: datetime
+    text: str | None
+    photos: int
+
+
+@dataclass(frozen=True)
+class NoteEntry:
+    at: datetime
+    author_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class DeliveryEntry:
+    created_at: datetime
+    template: str
+    state: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    code: str
+    status: RequestStatus
+    close_reason: str | None
+    assigned_to: int | None
+    now_adult: bool
+    family_unreachable: bool
+    created_at: datetime
+    status_changed_at: datetime
+    answers: dict[str, Any]
+    photo_ids: list[str]
+    followups: list[FollowUpEntry] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+    notes: list[NoteEntry] = field(default_factory=list)
+    deliveries: list[DeliveryEntry] = field(default_factory=list)
+
+    @property
+    def allowed_moves(self) -> list[RequestStatus]:
+        return [s for s in RequestStatus if can_move(self.status, s)]
+
+
+def _require(tx: Tx, actor_id: int, admin_ids: frozenset[int], role: Role = Role.LIAISON) -> None:
+    if role_in(tx, actor_id, admin_ids) < role:
+        tx.audit.record(actor_id, "refused", None, allowed=False)
+        raise NotAllowed
+
+
+def _answers(request: TracingRequest) -> dict[str, Any]:
+    """The intake answers by step key, as the family gave them."""
+    return {
+        "sought_name": request.sought_name,
+        "sought_aliases": request.sought_aliases,
+        "sought_sex": request.sought_sex,
+        "birth": {"kind": request.birth_kind, "text": request.birth_text},
+        "birth_place": request.birth_place,
+        "features": request.features,
+        "health_needs": request.health_needs,
+        "separation_date": {"kind": request.separation_kind, "text": request.separation_text},
+        "separation_place": request.separation_place,
+        "circumstances": request.circumstances,
+        "circumstances_other": request.circumstances_other,
+        "last_location": request.last_location,
+        "last_contact": {"kind": "date", "text": request.last_contact_text}
+        if request.last_contact_text
+        else None,
+        "companions": request.companions,
+        "relationship": request.relationship_to_sought,
+        "requester_name": request.requester_name,
+        "contact": request.contact,
+        "country": request.country,
+        "reported_elsewhere": request.reported_elsewhere,
+    }
+
+
+def _view(tx: Tx, request: TracingRequest) -> CaseView:
+    photos = tx.requests.photos(request.id)
+    followups = tx.requests.followups(request.id)
+    photos_by_followup: dict[int, int] = {}
+    for photo in photos:
+        if photo.followup_id is not None:
+            photos_by_followup[photo.followup_id] = photos_by_followup.get(photo.followup_id, 0) + 1
+    return CaseView(
+        id=request.id,
+        code=request.code,
+        status=RequestStatus(request.status),
+        close_reason=request.close_reason,
+        assigned_to=request.assigned_to,
+        now_adult=request.now_adult,
+        family_unreachable=request.family_unreachable,
+        created_at=request.created_at,
+        status_changed_at=request.status_changed_at,
+        answers=_answers(request),
+        photo_ids=[p.file_id for p in photos if p.followup_id is None],
+        followups=[
+            FollowUpEntry(f.created_at, f.text, photos_by_followup.get(f.id, 0)) for f in followups
+        ],
+        history=[
+            HistoryEntry(h.created_at, h.actor_id, h.from_status, h.to_status, h.reason)
+            for h in tx.requests.history(request.id)
+        ],
+        notes=[
+            NoteEntry(n.created_at, n.author_id, n.text) for n in tx.notes.for_request(request.id)
+        ],
+        deliveries=[
+            DeliveryEntry(o.created_at, o.template, o.state, o.sent_at)
+            for o in tx.outbox.for_request(request.id)
+        ],
+    )
+
+
+def _load(tx: Tx, *, code: str | None = None, request_id: int | None = None) -> TracingRequest:
+    request = tx.requests.by_code(code) if code is not None else None
+    if request_id is not None:
+        request = tx.requests.get(request_id)
+    if request is None:
+        raise CaseNotFound
+    return request
+
+
+async def open_case(
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    *,
+    code: str | None = None,
+    request_id: int | None = None,
+) -> CaseView:
+    def work(tx: Tx) -> CaseView:
+        _require(tx, actor_id, admin_ids)
+        request = _load(tx, code=code, request_id=request_id)
+        tx.audit.record(actor_id, "open", f"case:{request.code}")
+        return _view(tx, request)
+
+    return await uow.run(work)
+
+
+async def assign(
+    uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], request_id: int, *, take: bool
+) -> CaseView:
+    """Take the case (assign it to the actor) or release it."""
+
+    def work(tx: Tx) -> CaseView:
+        _require(tx, actor_id, admin_ids)
+        request = _load(tx, request_id=request_id)
+        request.assigned_to = actor_id if take else None
+        tx.audit.record(actor_id, "take" if take else "release", f"case:{request.code}")
+        return _view(tx, request)
+
+    return await uow.run(work)
+
+
+async def change_status(
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    request_id: int,
+    target: RequestStatus,
+    reason: CloseReason | None = None,
+) -> CaseView:
+    """Move a case along the lifecycle; the family hears of it through the outbox."""
+    if target is RequestStatus.CLOSED and reason is None:
+        raise ValueError("closing needs a reason")
+
+    def work(tx: Tx) -> CaseView:
+        _require(tx, actor_id, admin_ids)
+        request = _load(tx, request_id=request_id)
+        current = RequestStatus(request.status)
+        if not can_move(current, target):
+            raise TransitionNotAllowed(current, target)
+        now = utcnow()
+        request.status = target.value
+        request.status_changed_at = now
+        request.close_reason = reason.value if reason else None
+        tx.requests.add_status_change(
+            StatusChange(
+                request_id=request.id,
+                from_status=current.value,
+                to_status=target.value,
+                actor_id=actor_id,
+                reason=reason.value if reason else None,
+                created_at=now,
+            )
+        )
+        # A fixed, translated template with the status only: no liaison text reaches the family here.
+        tx.outbox.add(
+            OutboxMessage(
+                request_id=request.id,
+                chat_id=request.family_id,
+                template="status",
+                params=json.dumps({"status": target.value, "reason": request.close_reason}),
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        tx.audit.record(actor_id, f"status:{current.value}>{target.value}", f"case:{request.code}")
+        tx.session.flush()
+        return _view(tx, request)
+
+    view = await uow.run(work)
+    log.info("case %s moved to %s by %s", view.code, target.value, actor_id)
+    return view
+
+
+async def add_note(
+    uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], code: str, text: str
+) -> str:
+    def work(tx: Tx) -> str:
+        _require(tx, actor_id, admin_ids)
+        request = _load(tx, code=code)
+        tx.notes.add(
+            CaseNote(request_id=request.id, author_id=actor_id, text=text, created_at=utcnow())
+        )
+        tx.audit.record(actor_id, "note", f"case:{request.code}")
+        return request.code
+
+    return await uow.run(work)

@@ -1,0 +1,167 @@
+"""Case work: open, take, move along the lifecycle, notes, and the outbox to the family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import build_dispatcher
+from bot.i18n import CatalogI18n
+from bot.outbox import OutboxSender
+from bot.services.uow import UnitOfWork
+from handlers.callbacks import CaseCb, LanguageCb
+from storage.fsm import SQLAlchemyStorage
+from storage.models import OutboxMessage, TracingRequest
+from tests import updates as U
+from tests.conftest import Harness
+from tests.recording import RecordingSession, make_bot
+from tests.test_family_dispatcher import run_intake
+
+ADMIN, LIAISON, FAMILY = 900, 901, 902
+
+
+@pytest.fixture
+async def office(engine: AsyncEngine, i18n: CatalogI18n) -> Harness:
+    storage = SQLAlchemyStorage(engine)
+    dispatcher = build_dispatcher(
+        engine, storage, SimpleEventIsolation(), i18n, admin_ids=frozenset({ADMIN})
+    )
+    h = Harness(dispatcher, RecordingSession(), engine, storage)
+    await h.feed(U.text(ADMIN, f"/grant {LIAISON}"))
+    return h
+
+
+async def submitted_case(h: Harness) -> tuple[str, int]:
+    await h.feed(U.press(FAMILY, LanguageCb(locale="uk").pack(), "uk"))
+    code = await run_intake(h, FAMILY, "uk")
+    async with h.engine.connect() as conn:
+        request_id = await conn.scalar(select(TracingRequest.id).where(TracingRequest.code == code))
+    return code, request_id
+
+
+class FlakySession(RecordingSession):
+    """Fails sendMessage with the given errors, one per call, then succeeds."""
+
+    def __init__(self, errors: list[Exception]) -> None:
+        super().__init__()
+        self.errors = errors
+
+    async def make_request(self, bot: Any, method: Any, timeout: int | None = None) -> Any:
+        if type(method).__name__ == "SendMessage" and self.errors:
+            raise self.errors.pop(0)
+        return await super().make_request(bot, method, timeout)
+
+
+def sender(h: Harness, i18n: CatalogI18n, session: RecordingSession) -> OutboxSender:
+    return OutboxSender(UnitOfWork(h.engine), make_bot(session), i18n)
+
+
+async def outbox_rows(h: Harness) -> list[Any]:
+    async with h.engine.connect() as conn:
+        return list(await conn.execute(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_case_card_take_move_and_family_notice(office: Harness, i18n: CatalogI18n) -> None:
+    code, request_id = await submitted_case(office)
+    office.session.clear()
+    await office.feed(U.text(LIAISON, f"/case {code.lower()}"))
+    card = office.session.texts(LIAISON)[-1]
+    assert code in card and "Іван &lt;b&gt;Петренко&lt;/b&gt; &amp; Co" in card
+    assert "Asthma" in card and "now an adult" in card
+    buttons = [b.text for row in office.session.calls[-1].reply_markup.inline_keyboard for b in row]
+    assert buttons == ["Take", "→ Under review", "Close…"]
+
+    await office.feed(U.press(LIAISON, CaseCb(action="take", request_id=request_id).pack()))
+    assert "Taken by: 901" in office.session.texts(LIAISON)[-1]
+    await office.feed(
+        U.press(LIAISON, CaseCb(action="move", request_id=request_id, value="in_review").pack())
+    )
+    assert "Under review" in office.session.texts(LIAISON)[-1]
+    rows = await outbox_rows(office)
+    assert [(r.template, r.state, r.chat_id) for r in rows] == [("status", "pending", FAMILY)]
+
+    family_session = RecordingSession()
+    assert await sender(office, i18n, family_session).deliver_due() == 1
+    notice = family_session.texts(FAMILY)
+    assert len(notice) == 1 and code in notice[0] and "На розгляді" in notice[0]
+    assert [r.state for r in await outbox_rows(office)] == ["sent"]
+    assert await sender(office, i18n, RecordingSession()).deliver_due() == 0  # sent once
+
+    office.session.clear()
+    await office.feed(U.text(LIAISON, f"/case {code}"))
+    assert "Family notified: " in office.session.texts(LIAISON)[-1]
+
+
+async def test_lifecycle_is_enforced(office: Harness) -> None:
+    _code, request_id = await submitted_case(office)
+    office.session.clear()
+    forged = CaseCb(action="move", request_id=request_id, value="reunited").pack()
+    await office.feed(U.press(LIAISON, forged))
+    alert = [c for c in office.session.calls if type(c).__name__ == "AnswerCallbackQuery"][-1]
+    assert alert.show_alert and "cannot move" in alert.text
+    async with office.engine.connect() as conn:
+        status = await conn.scalar(
+            select(TracingRequest.status).where(TracingRequest.id == request_id)
+        )
+    assert status == "submitted" and await outbox_rows(office) == []
+
+
+async def test_close_with_reason_and_notes_stay_internal(office: Harness, i18n) -> None:
+    code, request_id = await submitted_case(office)
+    await office.feed(U.text(LIAISON, f"/note {code} Called the bureau, ref 55-A"))
+    assert office.session.texts(LIAISON)[-1] == f"Internal note added to {code}."
+    await office.feed(U.press(LIAISON, CaseCb(action="close", request_id=request_id).pack()))
+    await office.feed(
+        U.press(LIAISON, CaseCb(action="reason", request_id=request_id, value="duplicate").pack())
+    )
+    family_session = RecordingSession()
+    await sender(office, i18n, family_session).deliver_due()
+    (notice,) = family_session.texts(FAMILY)
+    assert "Закрито" in notice and "55-A" not in notice
+    office.session.clear()
+    await office.feed(U.text(LIAISON, f"/case {code}"))
+    assert "Called the bureau, ref 55-A" in office.session.texts(LIAISON)[-1]
+    assert all("55-A" not in t for t in office.session.texts(FAMILY))
+
+
+async def test_outbox_retries_and_marks_blocked_families(office: Harness, i18n) -> None:
+    code, request_id = await submitted_case(office)
+    move = CaseCb(action="move", request_id=request_id, value="in_review").pack()
+    await office.feed(U.press(LIAISON, move))
+    method: Any = None
+    flaky = FlakySession(
+        [
+            TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=0),
+            TelegramServerError(method=method, message="Internal Server Error"),
+        ]
+    )
+    out = sender(office, i18n, flaky)
+    await out.deliver_due()  # 429 with retry_after 0: due again at once
+    (row,) = await outbox_rows(office)
+    assert row.state == "pending" and row.last_error == "429"
+    await out.deliver_due()  # 500: backed off
+    (row,) = await outbox_rows(office)
+    assert row.state == "pending" and row.attempts == 2 and row.next_attempt_at is not None
+    assert await out.deliver_due() == 0  # not due yet: nothing sent twice, nothing lost
+
+    blocked = FlakySession([TelegramForbiddenError(method=method, message="Forbidden: blocked")])
+    await office.feed(
+        U.press(
+            LIAISON, CaseCb(action="move", request_id=request_id, value="needs_information").pack()
+        )
+    )
+    await sender(office, i18n, blocked).deliver_due()
+    rows = await outbox_rows(office)
+    assert rows[-1].state == "unreachable"
+    async with office.engine.connect() as conn:
+        assert await conn.scalar(
+            select(TracingRequest.family_unreachable).where(TracingRequest.id == request_id)
+        )
+    office.session.clear()
+    await office.feed(U.text(LIAISON, f"/case {code}"))
+    assert "family unreachable" in office.session.texts(LIAISON)[-1]
