@@ -370,3 +370,49 @@ async def test_staff_menus_are_per_chat_and_outsiders_get_the_unknown_answer(
         emulator.assert_no_errors()
     finally:
         await bot.stop()
+
+
+async def test_liaison_moves_a_case_and_the_family_hears_only_the_status(
+    emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
+) -> None:
+    from handlers.callbacks import CaseCb
+
+    liaison, family = 6101, 6102
+    emulator.add_user(liaison, first_name="Liaison", language_code="en")
+    emulator.add_user(family, first_name="Olha", language_code="uk")
+    settings = load_settings(
+        bot_token=emulator.token,
+        database_url=db_url,
+        telegram_api_url=emulator.base_url,
+        admin_ids=str(liaison),
+        _env_file=None,
+    )
+    bot = LiveBot(settings, emulator)
+    await bot.start()
+    try:
+        code = await submit_full_request(emulator, i18n, family, "uk")
+        emulator.mark_read(family)
+        await emulator.send_text(liaison, f"/note {code} Private: neighbour saw her in 2023")
+        await emulator.wait_for_message(liaison, contains="Internal note added")
+        await emulator.send_text(liaison, f"/case {code}")
+        card = await emulator.wait_for_message(liaison, contains=f"Case {code}")
+        async with engine.connect() as conn:
+            request_id = await conn.scalar(
+                select(TracingRequest.id).where(TracingRequest.code == code)
+            )
+        await emulator.press(
+            liaison, card.message_id, CaseCb(action="take", request_id=request_id).pack()
+        )
+        await emulator.wait_until(
+            lambda: "Taken by" in (emulator.message(liaison, card.message_id).text or "")
+        )
+        move = CaseCb(action="move", request_id=request_id, value="in_review").pack()
+        await emulator.press(liaison, card.message_id, move)
+
+        notice = await emulator.wait_for_message(family, contains=code)
+        assert i18n.gettext("Under review", locale="uk") in (notice.text or "")
+        await emulator.assert_no_message(family, within=0.5)  # exactly one notice
+        assert all("neighbour" not in (m.text or "") for m in emulator.sent_to(family))
+        emulator.assert_no_errors()
+    finally:
+        await bot.stop()

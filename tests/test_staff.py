@@ -168,3 +168,18 @@ async def test_invite_is_one_time_and_expires(staff: Harness) -> None:
     assert code not in codes and late not in codes  # only hashes are stored
     joins = [r for r in await audit(staff) if r[1] == "join"]
     assert [(r[0], r[3]) for r in joins] == [(88, True), (89, False), (90, False)]
+
+
+async def test_every_staff_button_is_refused_to_everyone_else(staff: Harness) -> None:
+    """Generated from the staff callback prefixes: a forged press by a family changes nothing."""
+    assert STAFF_PREFIXES
+    for prefix in sorted(STAFF_PREFIXES):
+        for action in ("take", "move", "reason", "close"):
+            staff.session.clear()
+            await staff.feed(U.press(500, f"{prefix}:{action}:1:closed"))
+            answers = [c.text for c in calls(staff, "AnswerCallbackQuery")]
+            assert answers == ["This button is no longer active."], (prefix, action)
+            assert not calls(staff, "EditMessageText") and not calls(staff, "SendMessage")
+    refused = [r for r in await audit(staff) if not r[3]]
+    assert len(refused) == 4 * len(STAFF_PREFIXES)
+    assert {r[1] for r in refused} == {f"button:{p}" for p in STAFF_PREFIXES}

@@ -32,7 +32,7 @@ def get_staff_router() -> Router:
     router.callback_query.filter(If(F.message.chat.type == "private"))
 
     admins = Router(name="staff.admins")
-    only_admins = StaffOnly(Role.ADMIN, staff_command_names(), STAFF_PREFIXES)
+    only_admins = StaffOnly(Role.ADMIN, staff_command_names(), frozenset())
     admins.message.filter(only_admins)
     admins.callback_query.filter(only_admins)
     admin.router.register_into(admins)
