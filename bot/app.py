@@ -76,6 +76,7 @@ def build_dispatcher(
     *,
     draft_retention_days: int = 30,
     admin_ids: frozenset[int] = frozenset(),
+    review_mode: str = "four_eyes",
     **workflow_data: Any,
 ) -> Dispatcher:
     locale_cache = LocaleCache()
@@ -87,6 +88,7 @@ def build_dispatcher(
         locale_middleware=locale_middleware,
         draft_retention_days=draft_retention_days,
         admin_ids=frozenset(admin_ids),
+        review_mode=review_mode,
         **workflow_data,
     )
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(UnitOfWork(engine)))
@@ -177,6 +179,7 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         i18n,
         draft_retention_days=settings.draft_retention_days,
         admin_ids=frozenset(settings.admin_ids),
+        review_mode=settings.review_mode,
         settings=settings,
     )
     return App(settings, engine, storage, i18n, dispatcher)

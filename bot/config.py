@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     draft_retention_days: int = Field(default=30, ge=1, le=3650)
+    review_mode: str = "four_eyes"
 
     @field_validator("bot_token")
     @classmethod
@@ -71,6 +72,14 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str | None) -> str | None:
         if value is not None:
             value = value.strip().rstrip("/") or None
+        return value
+
+    @field_validator("review_mode")
+    @classmethod
+    def _check_review_mode(cls, value: str) -> str:
+        value = value.strip().lower().replace("-", "_")
+        if value not in {"four_eyes", "single"}:
+            raise ValueError("REVIEW_MODE must be four_eyes (default) or single")
         return value
 
     @field_validator("log_level")

@@ -26,12 +26,14 @@ from aiogram.exceptions import (
 from aiogram.utils.i18n import I18n
 
 from bot.domain.statuses import RequestStatus
+from bot.services.drafts import approved_text
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+CAPTION_LIMIT = 1024
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -44,15 +46,27 @@ class Claimed:
     code: str
     locale: str
     attempts: int
+    # For template "liaison": the approved draft's content, read in the claiming transaction.
+    liaison_text: str | None = None
+    photo: str | None = None
+    kind: str | None = None
 
 
 def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claimed]:
     claimed = []
     for row in tx.outbox.due(now, limit):
+        request = tx.requests.get(row.request_id) if row.request_id else None
+        content: tuple[str, str | None, str] | None = None
+        if row.template == "liaison":
+            content = approved_text(tx, json.loads(row.params).get("draft_id", 0))
+            if content is None:
+                # Not approved (or gone): the relay refuses, whatever put the row here.
+                row.state, row.last_error = "failed", "not approved"
+                log.error("outbox %s: liaison message without an approved draft", row.id)
+                continue
         row.state = "sending"
         row.attempts += 1
         row.next_attempt_at = now + LEASE
-        request = tx.requests.get(row.request_id) if row.request_id else None
         user = tx.users.get(row.chat_id)
         locale = (user.locale if user else None) or (request.locale if request else default_locale)
         claimed.append(
@@ -64,6 +78,7 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
                 request.code if request else "",
                 locale,
                 row.attempts,
+                *(content or (None, None, None)),
             )
         )
     return claimed
@@ -105,7 +120,7 @@ class OutboxSender:
         self._wake.set()
 
     def render(self, message: Claimed) -> str:
-        from handlers.texts import status_notice
+        from handlers.texts import liaison_message, status_notice
 
         with self.i18n.context(), self.i18n.use_locale(message.locale):
             if message.template == "status":
@@ -114,6 +129,8 @@ class OutboxSender:
                     RequestStatus(message.params["status"]),
                     message.params.get("reason"),
                 )
+            if message.template == "liaison" and message.liaison_text is not None:
+                return liaison_message(message.code, message.liaison_text, message.kind or "")
         raise ValueError(f"unknown outbox template {message.template!r}")
 
     async def deliver_due(self) -> int:
@@ -128,7 +145,13 @@ class OutboxSender:
 
     async def _deliver(self, message: Claimed) -> None:
         try:
-            await self.bot.send_message(message.chat_id, self.render(message))
+            text = self.render(message)
+            if message.photo and len(text) <= CAPTION_LIMIT:
+                await self.bot.send_photo(message.chat_id, message.photo, caption=text)
+            else:
+                if message.photo:
+                    await self.bot.send_photo(message.chat_id, message.photo)
+                await self.bot.send_message(message.chat_id, text)
         except TelegramRetryAfter as error:
             retry_at = utcnow() + timedelta(seconds=error.retry_after)
             await self._finish(message.id, "pending", error="429", retry_at=retry_at)

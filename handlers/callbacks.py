@@ -34,3 +34,8 @@ class CaseCb(CallbackData, prefix="cs1"):
     action: str  # take | release | move | close | reason | card
     request_id: int
     value: str = ""
+
+
+class DraftCb(CallbackData, prefix="dr1"):
+    action: str  # approve | confirm
+    draft_id: int

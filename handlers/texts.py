@@ -124,3 +124,14 @@ def status_notice(code: str, status: RequestStatus, reason: str | None) -> str:
     return _(
         "<b>News about your request {code}</b>\n\nThe status is now: <b>{status}</b>.\n{meaning}"
     ).format(code=code, status=label, meaning=status_meaning(status))
+
+
+def liaison_message(code: str, text: str, kind: str) -> str:
+    """An approved liaison message inside the family's own-language frame."""
+    header = _("<b>Message about your request {code}</b>").format(code=code)
+    footer = (
+        _("To answer, send /add {code} and then your answer.").format(code=code)
+        if kind == "question"
+        else ""
+    )
+    return f"{header}\n\n{h(text)}" + (f"\n\n<i>{footer}</i>" if footer else "")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from storage.models import (
     AuditEntry,
     CaseNote,
+    Draft,
     FollowUp,
     Invite,
     Liaison,
@@ -223,4 +224,20 @@ class OutboxRepository:
             select(OutboxMessage)
             .where(OutboxMessage.request_id == request_id)
             .order_by(OutboxMessage.id)
+        ).all()
+
+
+class DraftRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, draft: Draft) -> None:
+        self.session.add(draft)
+
+    def get(self, draft_id: int) -> Draft | None:
+        return self.session.get(Draft, draft_id)
+
+    def for_request(self, request_id: int) -> Sequence[Draft]:
+        return self.session.scalars(
+            select(Draft).where(Draft.request_id == request_id).order_by(Draft.id)
         ).all()

@@ -70,6 +70,16 @@ class DeliveryEntry:
 
 
 @dataclass(frozen=True)
+class DraftEntry:
+    id: int
+    kind: str
+    author_id: int
+    state: str
+    text: str
+    decline_reason: str | None
+
+
+@dataclass(frozen=True)
 class CaseView:
     id: int
     code: str
@@ -86,6 +96,7 @@ class CaseView:
     history: list[HistoryEntry] = field(default_factory=list)
     notes: list[NoteEntry] = field(default_factory=list)
     deliveries: list[DeliveryEntry] = field(default_factory=list)
+    drafts: list[DraftEntry] = field(default_factory=list)
 
     @property
     def allowed_moves(self) -> list[RequestStatus]:
@@ -157,6 +168,10 @@ def _view(tx: Tx, request: TracingRequest) -> CaseView:
         deliveries=[
             DeliveryEntry(o.created_at, o.template, o.state, o.sent_at)
             for o in tx.outbox.for_request(request.id)
+        ],
+        drafts=[
+            DraftEntry(d.id, d.kind, d.author_id, d.state, d.text, d.decline_reason)
+            for d in tx.drafts.for_request(request.id)
         ],
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from storage.db import sqlite_thread
 from storage.repositories import (
     AuditRepository,
+    DraftRepository,
     InviteRepository,
     LiaisonRepository,
     NoteRepository,
@@ -39,6 +40,7 @@ class Tx:
     audit: AuditRepository
     notes: NoteRepository
     outbox: OutboxRepository
+    drafts: DraftRepository
 
 
 def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
@@ -51,6 +53,7 @@ def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
         AuditRepository(session),
         NoteRepository(session),
         OutboxRepository(session),
+        DraftRepository(session),
     )
     try:
         result = work(tx)

@@ -9,7 +9,7 @@ from handlers.filters import If
 from handlers.liaison.access import StaffOnly
 
 # Callback-data prefixes of staff buttons; the authorization test covers every one.
-STAFF_PREFIXES: frozenset[str] = frozenset({"cs1"})
+STAFF_PREFIXES: frozenset[str] = frozenset({"cs1", "dr1"})
 
 
 def staff_command_names() -> frozenset[str]:
@@ -20,12 +20,13 @@ def staff_command_names() -> frozenset[str]:
 
 def liaison_command_names() -> frozenset[str]:
     from handlers.liaison.cases import LIAISON_COMMANDS
+    from handlers.liaison.drafts import DRAFT_COMMANDS
 
-    return frozenset(name for name, _ in LIAISON_COMMANDS)
+    return frozenset(name for name, _ in (*LIAISON_COMMANDS, *DRAFT_COMMANDS))
 
 
 def get_staff_router() -> Router:
-    from handlers.liaison import admin, cases, join
+    from handlers.liaison import admin, cases, drafts, join
 
     router = Router(name="staff")
     router.message.filter(If(F.chat.type == "private"))
@@ -42,6 +43,7 @@ def get_staff_router() -> Router:
     liaisons.message.filter(only_liaisons)
     liaisons.callback_query.filter(only_liaisons)
     cases.router.register_into(liaisons)
+    drafts.router.register_into(liaisons)
 
     router.include_routers(admins, liaisons)
     join.router.register_into(router)

@@ -34,7 +34,7 @@ class StaffOnly(Filter):
 
     def _action(self, event: Message | CallbackQuery) -> str | None:
         if isinstance(event, Message):
-            name = command_name(event.text)
+            name = command_name(event.text or event.caption)
             return f"/{name}" if name in self.commands else None
         prefix = (event.data or "").split(":", 1)[0]
         return f"button:{prefix}" if prefix in self.prefixes else None

@@ -16,7 +16,7 @@ from bot.outbox import OutboxSender
 from bot.services import cases
 from bot.services.cases import CaseNotFound, CaseView, NotAllowed, TransitionNotAllowed
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import CaseCb
+from handlers.callbacks import CaseCb, DraftCb
 from handlers.family.fallback import unknown_text
 from handlers.family.intake import display_value
 from handlers.keyboards import Buttons
@@ -86,6 +86,19 @@ def render_card(case: CaseView) -> str:
     for delivery in case.deliveries[-5:]:
         when = format_day(delivery.sent_at) if delivery.sent_at else _("not yet")
         lines.append(_("Family notified: {when}").format(when=when))
+    if case.drafts:
+        lines.append("\n<b>" + _("Messages for the family") + "</b>")
+        states = {
+            "pending": _("waiting for approval"),
+            "approved": _("approved"),
+            "declined": _("declined"),
+        }
+        for draft in case.drafts[-5:]:
+            line = f"#{draft.id} · {states.get(draft.state, draft.state)} · {draft.author_id}: "
+            line += h(_clip(draft.text))
+            if draft.decline_reason:
+                line += " — " + h(_clip(draft.decline_reason))
+            lines.append(line)
     if case.notes:
         lines.append("\n<b>" + _("Internal notes (never shown to the family)") + "</b>")
         for note in case.notes[-5:]:
@@ -111,6 +124,12 @@ def card_keyboard(case: CaseView, actor_id: int) -> InlineKeyboardMarkup:
         )
     if RequestStatus.CLOSED in case.allowed_moves:
         buttons.button(text=_("Close…"), callback_data=CaseCb(action="close", request_id=case.id))
+    for draft in case.drafts:
+        if draft.state == "pending" and case.status is not RequestStatus.CLOSED:
+            buttons.button(
+                text=_("Approve draft #{id}").format(id=draft.id),
+                callback_data=DraftCb(action="approve", draft_id=draft.id),
+            )
     buttons.adjust(1)
     return buttons.as_markup()
 

@@ -22,9 +22,10 @@ def staff_commands(role: Role, locale: str) -> list[BotCommand]:
     from bot.app import FAMILY_COMMANDS
     from handlers.liaison.admin import ADMIN_COMMANDS
     from handlers.liaison.cases import LIAISON_COMMANDS
+    from handlers.liaison.drafts import DRAFT_COMMANDS
 
     i18n = I18n.get_current(no_error=True)
-    entries = list(FAMILY_COMMANDS) + list(LIAISON_COMMANDS)
+    entries = list(FAMILY_COMMANDS) + list(LIAISON_COMMANDS) + list(DRAFT_COMMANDS)
     if role >= Role.ADMIN:
         entries += list(ADMIN_COMMANDS)
     translate = (lambda text: i18n.gettext(text, locale=locale)) if i18n else (lambda t: t)
