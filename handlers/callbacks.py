@@ -39,3 +39,8 @@ class CaseCb(CallbackData, prefix="cs1"):
 class DraftCb(CallbackData, prefix="dr1"):
     action: str  # approve | confirm
     draft_id: int
+
+
+class QueueCb(CallbackData, prefix="qu1"):
+    page: int = 0
+    status: str = ""  # empty: every status

@@ -113,6 +113,10 @@ class TracingRequest(Base):
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     assigned_to: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The queue, kept up to date by the services (bot.services.queue.refresh_attention):
+    # 1 is most urgent; attention_since is set while the case needs a liaison's attention.
+    priority: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    attention_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     family_unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     photos: Mapped[list[RequestPhoto]] = relationship(
@@ -178,6 +182,17 @@ class FsmRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+Index(
+    "ix_tracing_requests_queue",
+    TracingRequest.priority,
+    TracingRequest.attention_since,
+)
+Index(
+    "ix_tracing_requests_status_queue",
+    TracingRequest.status,
+    TracingRequest.priority,
+    TracingRequest.attention_since,
+)
 Index(
     "ix_tracing_requests_family_changed",
     TracingRequest.family_id,

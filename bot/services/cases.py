@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.domain.statuses import CloseReason, RequestStatus, can_move
 from bot.services.access import Role, role_in
+from bot.services.queue import mark_followups_seen, refresh_attention
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import CaseNote, OutboxMessage, StatusChange, TracingRequest, utcnow
 
@@ -196,6 +197,9 @@ async def open_case(
     def work(tx: Tx) -> CaseView:
         _require(tx, actor_id, admin_ids)
         request = _load(tx, code=code, request_id=request_id)
+        mark_followups_seen(tx, request)
+        tx.session.flush()
+        refresh_attention(tx, request)
         tx.audit.record(actor_id, "open", f"case:{request.code}")
         return _view(tx, request)
 
@@ -264,6 +268,7 @@ async def change_status(
         )
         tx.audit.record(actor_id, f"status:{current.value}>{target.value}", f"case:{request.code}")
         tx.session.flush()
+        refresh_attention(tx, request)
         return _view(tx, request)
 
     view = await uow.run(work)

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from bot.domain.statuses import RequestStatus
 from bot.services.access import Role, role_in
+from bot.services.queue import refresh_attention
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Draft, OutboxMessage, utcnow
 
@@ -105,6 +106,7 @@ async def create_draft(
         )
         tx.drafts.add(draft)
         tx.session.flush()
+        refresh_attention(tx, request)
         tx.audit.record(actor_id, f"draft:{kind}", f"case:{request.code}")
         return _view(draft, request.code)
 
@@ -152,6 +154,8 @@ async def approve(
             )
         )
         tx.audit.record(actor_id, "approve", target)
+        tx.session.flush()
+        refresh_attention(tx, request)
         return _view(draft, request.code)
 
     view = await uow.run(work)
@@ -174,6 +178,8 @@ async def decline(
         draft.state, draft.decided_by, draft.decided_at = "declined", actor_id, utcnow()
         draft.decline_reason = reason
         tx.audit.record(actor_id, "decline", f"case:{request.code}")
+        tx.session.flush()
+        refresh_attention(tx, request)
         return _view(draft, request.code)
 
     return await uow.run(work)

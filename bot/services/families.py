@@ -14,6 +14,7 @@ from bot.domain.reference import new_reference_code
 from bot.domain.statuses import RequestStatus
 from bot.domain.validation import FuzzyDate, InputError, is_now_adult
 from bot.i18n import N_
+from bot.services.queue import refresh_attention
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import FollowUp, RequestPhoto, StatusChange, TracingRequest, utcnow
 
@@ -140,6 +141,7 @@ async def submit_request(
         request = _new_request(code, family_id, locale, answers, today)
         tx.requests.add(request)
         tx.session.flush()
+        refresh_attention(tx, request)
         tx.requests.add_status_change(
             StatusChange(
                 request_id=request.id,
@@ -214,6 +216,7 @@ async def add_followup(
         followup = FollowUp(request_id=request.id, author_id=family_id, text=text, created_at=now)
         tx.requests.add_followup(followup)
         tx.session.flush()
+        refresh_attention(tx, request)
         if photo_file_id:
             tx.requests.add_photo(
                 RequestPhoto(

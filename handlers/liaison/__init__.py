@@ -9,7 +9,7 @@ from handlers.filters import If
 from handlers.liaison.access import StaffOnly
 
 # Callback-data prefixes of staff buttons; the authorization test covers every one.
-STAFF_PREFIXES: frozenset[str] = frozenset({"cs1", "dr1"})
+STAFF_PREFIXES: frozenset[str] = frozenset({"cs1", "dr1", "qu1"})
 
 
 def staff_command_names() -> frozenset[str]:
@@ -26,7 +26,7 @@ def liaison_command_names() -> frozenset[str]:
 
 
 def get_staff_router() -> Router:
-    from handlers.liaison import admin, cases, drafts, join
+    from handlers.liaison import admin, cases, drafts, join, queue
 
     router = Router(name="staff")
     router.message.filter(If(F.chat.type == "private"))
@@ -42,6 +42,7 @@ def get_staff_router() -> Router:
     only_liaisons = StaffOnly(Role.LIAISON, liaison_command_names(), STAFF_PREFIXES)
     liaisons.message.filter(only_liaisons)
     liaisons.callback_query.filter(only_liaisons)
+    queue.router.register_into(liaisons)
     cases.router.register_into(liaisons)
     drafts.router.register_into(liaisons)
 

@@ -26,6 +26,7 @@ from handlers.texts import close_reason_label, h, status_label
 router = RouterSpec("staff.cases")
 
 LIAISON_COMMANDS = (
+    ("queue", N_("Cases that need attention")),
     ("case", N_("Open a case by its reference code")),
     ("note", N_("Add an internal note to a case")),
 )
@@ -163,11 +164,16 @@ async def open_case(
     except NotAllowed:
         await message.answer(unknown_text())
         return
+    await send_card(message, case, message.from_user.id)
+
+
+async def send_card(message: Message, case: CaseView, actor_id: int) -> None:
+    """The photos as an album, then the card with its buttons."""
     if len(case.photo_ids) == 1:
         await message.answer_photo(case.photo_ids[0])
     elif case.photo_ids:
         await message.answer_media_group([InputMediaPhoto(media=f) for f in case.photo_ids[:10]])
-    await message.answer(render_card(case), reply_markup=card_keyboard(case, message.from_user.id))
+    await message.answer(render_card(case), reply_markup=card_keyboard(case, actor_id))
 
 
 @router.message(Command("note"))
@@ -223,7 +229,7 @@ async def case_button(
                 RequestStatus.CLOSED,
                 CloseReason(callback_data.value),
             )
-        elif action in {"close", "card"}:
+        elif action in {"close", "card", "open"}:
             case = await cases.open_case(uow, actor, admin_ids, request_id=request_id)
             markup_only = True
         else:
@@ -246,6 +252,9 @@ async def case_button(
     if outbox is not None and action in {"move", "reason"}:
         outbox.wake()
     if not isinstance(query.message, Message):
+        return
+    if action == "open":
+        await send_card(query.message, case, actor)
         return
     with contextlib.suppress(TelegramBadRequest):
         if markup_only and action == "close":
