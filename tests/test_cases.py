@@ -165,3 +165,19 @@ async def test_outbox_retries_and_marks_blocked_families(office: Harness, i18n) 
     office.session.clear()
     await office.feed(U.text(LIAISON, f"/case {code}"))
     assert "family unreachable" in office.session.texts(LIAISON)[-1]
+
+
+async def test_audit_trail_of_a_case(office: Harness) -> None:
+    code, request_id = await submitted_case(office)
+    await office.feed(U.text(LIAISON, f"/case {code}"))
+    await office.feed(U.press(LIAISON, CaseCb(action="take", request_id=request_id).pack()))
+    await office.feed(U.text(LIAISON, f"/note {code} checked"))
+    await office.feed(
+        U.press(LIAISON, CaseCb(action="move", request_id=request_id, value="in_review").pack())
+    )
+    office.session.clear()
+    await office.feed(U.text(ADMIN, f"/audit {code}"))
+    trail = office.session.texts(ADMIN)[0]
+    for action in ("open", "take", "note", "status:submitted>in_review"):
+        assert f"{LIAISON} · {action}" in trail
+    assert "checked" not in trail  # the trail says what was done, not what was written

@@ -156,3 +156,22 @@ async def redeem_invite(uow: UnitOfWork, user_id: int, raw_code: str) -> bool:
     joined = await uow.run(work)
     log.info("join %s: user %s", "accepted" if joined else "refused", user_id)
     return joined
+
+
+@dataclass(frozen=True)
+class AuditView:
+    created_at: datetime
+    actor_id: int
+    action: str
+
+
+async def audit_trail(
+    uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], target: str
+) -> list[AuditView]:
+    def work(tx: Tx) -> list[AuditView]:
+        _require_admin(tx, actor_id, admin_ids, "audit")
+        rows = [AuditView(e.created_at, e.actor_id, e.action) for e in tx.audit.for_target(target)]
+        tx.audit.record(actor_id, "audit", target)
+        return rows
+
+    return await uow.run(work)

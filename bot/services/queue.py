@@ -23,6 +23,7 @@ from bot.services.uow import Tx, UnitOfWork
 from storage.models import Draft, FollowUp, TracingRequest, utcnow
 
 PAGE_SIZE = 8
+COUNT_CAP = 1000
 YOUNG_CHILD_AGE = 12
 
 
@@ -82,11 +83,15 @@ class QueueItem:
 class QueuePage:
     items: list[QueueItem]
     page: int
-    total: int
+    total: int  # capped at COUNT_CAP + 1
+
+    @property
+    def more_than_counted(self) -> bool:
+        return self.total > COUNT_CAP
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
+        return max(1, -(-min(self.total, COUNT_CAP) // PAGE_SIZE))
 
 
 async def queue_page(
@@ -96,7 +101,12 @@ async def queue_page(
         r = TracingRequest
         waiting = r.attention_since.is_not(None)
         where = [waiting] if status is None else [waiting, r.status == status.value]
-        total = tx.session.scalar(select(func.count()).select_from(r).where(*where)) or 0
+        # Counting every waiting case is a full scan on PostgreSQL; the pager needs no more
+        # than "how many pages, up to COUNT_CAP cases" (an index range scan).
+        capped = (
+            select(r.id).where(*where).order_by(r.priority, r.attention_since).limit(COUNT_CAP + 1)
+        )
+        total = tx.session.scalar(select(func.count()).select_from(capped.subquery())) or 0
         new_info = exists().where(FollowUp.request_id == r.id, FollowUp.seen_at.is_(None))
         draft = exists().where(Draft.request_id == r.id, Draft.state == "pending")
         rows = tx.session.execute(

@@ -14,8 +14,9 @@ STAFF_PREFIXES: frozenset[str] = frozenset({"cs1", "dr1", "qu1"})
 
 def staff_command_names() -> frozenset[str]:
     from handlers.liaison.admin import ADMIN_COMMANDS
+    from handlers.liaison.audit import AUDIT_COMMANDS
 
-    return frozenset(name for name, _ in ADMIN_COMMANDS)
+    return frozenset(name for name, _ in (*ADMIN_COMMANDS, *AUDIT_COMMANDS))
 
 
 def liaison_command_names() -> frozenset[str]:
@@ -26,7 +27,7 @@ def liaison_command_names() -> frozenset[str]:
 
 
 def get_staff_router() -> Router:
-    from handlers.liaison import admin, cases, drafts, join, queue
+    from handlers.liaison import admin, audit, cases, drafts, join, queue
 
     router = Router(name="staff")
     router.message.filter(If(F.chat.type == "private"))
@@ -37,6 +38,7 @@ def get_staff_router() -> Router:
     admins.message.filter(only_admins)
     admins.callback_query.filter(only_admins)
     admin.router.register_into(admins)
+    audit.router.register_into(admins)
 
     liaisons = Router(name="staff.liaisons")
     only_liaisons = StaffOnly(Role.LIAISON, liaison_command_names(), STAFF_PREFIXES)

@@ -27,7 +27,9 @@ def staff_commands(role: Role, locale: str) -> list[BotCommand]:
     i18n = I18n.get_current(no_error=True)
     entries = list(FAMILY_COMMANDS) + list(LIAISON_COMMANDS) + list(DRAFT_COMMANDS)
     if role >= Role.ADMIN:
-        entries += list(ADMIN_COMMANDS)
+        from handlers.liaison.audit import AUDIT_COMMANDS
+
+        entries += list(ADMIN_COMMANDS) + list(AUDIT_COMMANDS)
     translate = (lambda text: i18n.gettext(text, locale=locale)) if i18n else (lambda t: t)
     return [BotCommand(command=name, description=translate(text)) for name, text in entries]
 

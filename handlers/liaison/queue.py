@@ -59,12 +59,15 @@ def render_queue(page: QueuePage, status: RequestStatus | None) -> tuple[str, In
             + (f" · {', '.join(marks)}" if marks else "")
         )
         rows.append([(item.code, CaseCb(action="open", request_id=item.id).pack())])
-    lines.append(_("Page {page} of {pages}").format(page=page.page + 1, pages=page.pages))
+    pages = f"{page.pages}+" if page.more_than_counted else str(page.pages)
+    lines.append(_("Page {page} of {pages}").format(page=page.page + 1, pages=pages))
     value = status.value if status else ""
     nav = []
     if page.page > 0:
         nav.append(("«", QueueCb(page=page.page - 1, status=value).pack()))
-    if page.page + 1 < page.pages:
+    if page.page + 1 < page.pages or (
+        page.more_than_counted and len(page.items) == queue.PAGE_SIZE
+    ):
         nav.append(("»", QueueCb(page=page.page + 1, status=value).pack()))
     rows.append(nav)
     rows.append(
