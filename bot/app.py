@@ -27,6 +27,7 @@ from bot.i18n import N_, CatalogI18n, _, build_i18n
 from bot.middlewares import LocaleCache, LocaleMiddleware, UnitOfWorkMiddleware
 from bot.outbox import OutboxSender
 from bot.retry import RetryMiddleware
+from bot.services.notices import StaffRouting
 from bot.services.uow import UnitOfWork
 from handlers import get_routers
 from storage.db import create_engine
@@ -77,6 +78,7 @@ def build_dispatcher(
     draft_retention_days: int = 30,
     admin_ids: frozenset[int] = frozenset(),
     review_mode: str = "four_eyes",
+    liaison_chat_id: int | None = None,
     **workflow_data: Any,
 ) -> Dispatcher:
     locale_cache = LocaleCache()
@@ -89,6 +91,7 @@ def build_dispatcher(
         draft_retention_days=draft_retention_days,
         admin_ids=frozenset(admin_ids),
         review_mode=review_mode,
+        staff_routing=StaffRouting(frozenset(admin_ids), liaison_chat_id),
         **workflow_data,
     )
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(UnitOfWork(engine)))
@@ -180,6 +183,7 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         draft_retention_days=settings.draft_retention_days,
         admin_ids=frozenset(settings.admin_ids),
         review_mode=settings.review_mode,
+        liaison_chat_id=settings.liaison_chat_id,
         settings=settings,
     )
     return App(settings, engine, storage, i18n, dispatcher)
@@ -195,7 +199,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, app.i18n)
         await register_staff_menus(bot, app)
-        outbox = OutboxSender(UnitOfWork(app.engine), bot, app.i18n)
+        outbox = OutboxSender(UnitOfWork(app.engine), bot, app.i18n, bot_username=me.username or "")
         background += [
             asyncio.create_task(purge_abandoned_drafts(app)),
             asyncio.create_task(outbox.run()),

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     draft_retention_days: int = Field(default=30, ge=1, le=3650)
     review_mode: str = "four_eyes"
+    liaison_chat_id: int | None = None
 
     @field_validator("bot_token")
     @classmethod

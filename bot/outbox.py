@@ -23,15 +23,18 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.domain.statuses import RequestStatus
 from bot.services.drafts import approved_text
+from bot.services.notices import STAFF_TEMPLATES, StaffSummary, staff_summary
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
+FAMILY_TEMPLATES = frozenset({"status", "liaison"})
 LEASE = timedelta(seconds=60)
 CAPTION_LIMIT = 1024
 MAX_BACKOFF = timedelta(minutes=10)
@@ -50,6 +53,8 @@ class Claimed:
     liaison_text: str | None = None
     photo: str | None = None
     kind: str | None = None
+    # For staff notices: what may be shown about the case (no personal data).
+    staff: StaffSummary | None = None
 
 
 def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claimed]:
@@ -68,7 +73,15 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
         row.attempts += 1
         row.next_attempt_at = now + LEASE
         user = tx.users.get(row.chat_id)
-        locale = (user.locale if user else None) or (request.locale if request else default_locale)
+        if row.template in STAFF_TEMPLATES:
+            # The team's language, not the family's.
+            locale = (user.locale if user else None) or default_locale
+            summary = staff_summary(request) if request else None
+        else:
+            locale = (user.locale if user else None) or (
+                request.locale if request else default_locale
+            )
+            summary = None
         claimed.append(
             Claimed(
                 row.id,
@@ -79,6 +92,7 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
                 locale,
                 row.attempts,
                 *(content or (None, None, None)),
+                summary,
             )
         )
     return claimed
@@ -102,14 +116,17 @@ def _finish(
     row.state = state
     if state == "sent":
         row.sent_at = utcnow()
-    if state == "unreachable" and row.request_id is not None:
+    if state == "unreachable" and row.request_id is not None and row.template in FAMILY_TEMPLATES:
         request = tx.requests.get(row.request_id)
         if request is not None:
             request.family_unreachable = True
 
 
 class OutboxSender:
-    def __init__(self, uow: UnitOfWork, bot: Bot, i18n: I18n, *, batch: int = 20) -> None:
+    def __init__(
+        self, uow: UnitOfWork, bot: Bot, i18n: I18n, *, batch: int = 20, bot_username: str = ""
+    ) -> None:
+        self.bot_username = bot_username
         self.uow = uow
         self.bot = bot
         self.i18n = i18n
@@ -119,18 +136,27 @@ class OutboxSender:
     def wake(self) -> None:
         self._wake.set()
 
-    def render(self, message: Claimed) -> str:
+    def render(self, message: Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
+        from handlers.liaison.notices import staff_notice
         from handlers.texts import liaison_message, status_notice
 
         with self.i18n.context(), self.i18n.use_locale(message.locale):
             if message.template == "status":
-                return status_notice(
+                text = status_notice(
                     message.code,
                     RequestStatus(message.params["status"]),
                     message.params.get("reason"),
                 )
+                return text, None
             if message.template == "liaison" and message.liaison_text is not None:
-                return liaison_message(message.code, message.liaison_text, message.kind or "")
+                return liaison_message(message.code, message.liaison_text, message.kind or ""), None
+            if message.template in STAFF_TEMPLATES and message.staff is not None:
+                return staff_notice(
+                    message.template,
+                    message.staff,
+                    bool(message.params.get("group")),
+                    self.bot_username,
+                )
         raise ValueError(f"unknown outbox template {message.template!r}")
 
     async def deliver_due(self) -> int:
@@ -145,13 +171,13 @@ class OutboxSender:
 
     async def _deliver(self, message: Claimed) -> None:
         try:
-            text = self.render(message)
+            text, markup = self.render(message)
             if message.photo and len(text) <= CAPTION_LIMIT:
                 await self.bot.send_photo(message.chat_id, message.photo, caption=text)
             else:
                 if message.photo:
                     await self.bot.send_photo(message.chat_id, message.photo)
-                await self.bot.send_message(message.chat_id, text)
+                await self.bot.send_message(message.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as error:
             retry_at = utcnow() + timedelta(seconds=error.retry_after)
             await self._finish(message.id, "pending", error="429", retry_at=retry_at)

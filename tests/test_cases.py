@@ -62,8 +62,15 @@ def sender(h: Harness, i18n: CatalogI18n, session: RecordingSession) -> OutboxSe
 
 
 async def outbox_rows(h: Harness) -> list[Any]:
+    """The family's messages in the outbox (notices to the team are tested separately)."""
     async with h.engine.connect() as conn:
-        return list(await conn.execute(select(OutboxMessage).order_by(OutboxMessage.id)))
+        return list(
+            await conn.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.chat_id == FAMILY)
+                .order_by(OutboxMessage.id)
+            )
+        )
 
 
 async def test_case_card_take_move_and_family_notice(office: Harness, i18n: CatalogI18n) -> None:
@@ -86,11 +93,11 @@ async def test_case_card_take_move_and_family_notice(office: Harness, i18n: Cata
     assert [(r.template, r.state, r.chat_id) for r in rows] == [("status", "pending", FAMILY)]
 
     family_session = RecordingSession()
-    assert await sender(office, i18n, family_session).deliver_due() == 1
+    await sender(office, i18n, family_session).deliver_due()
     notice = family_session.texts(FAMILY)
     assert len(notice) == 1 and code in notice[0] and "На розгляді" in notice[0]
     assert [r.state for r in await outbox_rows(office)] == ["sent"]
-    assert await sender(office, i18n, RecordingSession()).deliver_due() == 0  # sent once
+    assert await sender(office, i18n, RecordingSession()).deliver_due() == 0  # each sent once
 
     office.session.clear()
     await office.feed(U.text(LIAISON, f"/case {code}"))
@@ -131,6 +138,7 @@ async def test_close_with_reason_and_notes_stay_internal(office: Harness, i18n) 
 
 async def test_outbox_retries_and_marks_blocked_families(office: Harness, i18n) -> None:
     code, request_id = await submitted_case(office)
+    await sender(office, i18n, RecordingSession()).deliver_due()  # the team's notices first
     move = CaseCb(action="move", request_id=request_id, value="in_review").pack()
     await office.feed(U.press(LIAISON, move))
     method: Any = None
@@ -181,3 +189,62 @@ async def test_audit_trail_of_a_case(office: Harness) -> None:
     for action in ("open", "take", "note", "status:submitted>in_review"):
         assert f"{LIAISON} · {action}" in trail
     assert "checked" not in trail  # the trail says what was done, not what was written
+
+
+async def test_the_team_hears_of_new_requests_and_information_without_personal_data(
+    office: Harness, i18n: CatalogI18n
+) -> None:
+    code, _request_id = await submitted_case(office)
+    session = RecordingSession()
+    await sender(office, i18n, session).deliver_due()
+    for member in (ADMIN, LIAISON):
+        (card,) = session.texts(member)
+        assert f"New tracing request {code}" in card and "P1" in card  # health needs: P1
+        assert "Петренко" not in card and "Mariupol" not in card and "Asthma" not in card
+    buttons = [b.text for b in session.calls[-1].reply_markup.inline_keyboard[0]]
+    assert buttons == ["Open", "Take"]
+    assert session.texts(FAMILY) == []
+
+    await office.feed(U.text(FAMILY, f"/add {code}", "uk"))
+    for photo in ("a1", "a2", "a3"):  # an album: one notice, not three
+        await office.feed(U.photo(FAMILY, photo, "uk", media_group_id="album"))
+    session = RecordingSession()
+    await sender(office, i18n, session).deliver_due()
+    assert [t.splitlines()[0] for t in session.texts(LIAISON)] == [
+        f"<b>New information on {code}</b>"
+    ]
+
+
+async def test_with_a_liaison_group_the_card_links_to_a_private_chat(
+    engine: AsyncEngine, i18n: CatalogI18n
+) -> None:
+    group = -100500
+    storage = SQLAlchemyStorage(engine)
+    dispatcher = build_dispatcher(
+        engine,
+        storage,
+        SimpleEventIsolation(),
+        i18n,
+        admin_ids=frozenset({ADMIN}),
+        liaison_chat_id=group,
+    )
+    office = Harness(dispatcher, RecordingSession(), engine, storage)
+    code, _ = await submitted_case(office)
+    session = RecordingSession()
+    out = OutboxSender(UnitOfWork(engine), make_bot(session), i18n, bot_username="homeward_bot")
+    await out.deliver_due()
+    sent = [c for c in session.calls if type(c).__name__ == "SendMessage"]
+    assert [c.chat_id for c in sent] == [group]  # the group only, not each liaison
+    (button,) = sent[0].reply_markup.inline_keyboard[0]
+    assert button.url == f"https://t.me/homeward_bot?start=case-{code}"
+    assert "Петренко" not in sent[0].text
+
+
+async def test_the_notice_link_opens_the_case_for_staff_only(office: Harness) -> None:
+    code, _request_id = await submitted_case(office)
+    office.session.clear()
+    await office.feed(U.text(LIAISON, f"/start case-{code}"))
+    assert f"Case {code}" in office.session.texts(LIAISON)[-1]
+    await office.feed(U.text(555, f"/start case-{code}"))  # someone else: the usual greeting
+    greeting = office.session.texts(555)[-1]
+    assert "Homeward" in greeting and code not in greeting

@@ -91,7 +91,9 @@ async def test_unapproved_and_declined_drafts_never_leave(office: Harness, i18n)
     async with office.engine.connect() as conn:
         states = dict((await conn.execute(select(Draft.id, Draft.state))).all())
         reason = await conn.scalar(select(Draft.decline_reason).where(Draft.id == declined))
-        rows = (await conn.execute(select(OutboxMessage))).all()
+        rows = (
+            await conn.execute(select(OutboxMessage).where(OutboxMessage.template == "liaison"))
+        ).all()
     assert states == {pending: "pending", declined: "declined"}
     assert reason == "Not verified yet" and rows == []
 
@@ -162,7 +164,9 @@ async def test_the_sender_refuses_a_liaison_message_without_an_approved_draft(
         )
     assert await family_receives(office, i18n) == []
     async with office.engine.connect() as conn:
-        state = await conn.scalar(select(OutboxMessage.state))
+        state = await conn.scalar(
+            select(OutboxMessage.state).where(OutboxMessage.template == "liaison")
+        )
     assert state == "failed"
 
 

@@ -14,6 +14,7 @@ from bot.domain.reference import new_reference_code
 from bot.domain.statuses import RequestStatus
 from bot.domain.validation import FuzzyDate, InputError, is_now_adult
 from bot.i18n import N_
+from bot.services.notices import StaffRouting, notify_staff
 from bot.services.queue import refresh_attention
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import FollowUp, RequestPhoto, StatusChange, TracingRequest, utcnow
@@ -128,6 +129,7 @@ async def submit_request(
     locale: str,
     draft: dict[str, Any],
     today: date,
+    staff: StaffRouting | None = None,
 ) -> str:
     """Store a finished draft as a tracing request; returns its reference code."""
     answers = draft["answers"]
@@ -142,6 +144,7 @@ async def submit_request(
         tx.requests.add(request)
         tx.session.flush()
         refresh_attention(tx, request)
+        notify_staff(tx, staff, request, "staff_new")
         tx.requests.add_status_change(
             StatusChange(
                 request_id=request.id,
@@ -205,6 +208,7 @@ async def add_followup(
     request_id: int,
     text: str | None,
     photo_file_id: str | None = None,
+    staff: StaffRouting | None = None,
 ) -> str:
     """Attach what the family sent later to their own request; returns the request code."""
 
@@ -217,6 +221,7 @@ async def add_followup(
         tx.requests.add_followup(followup)
         tx.session.flush()
         refresh_attention(tx, request)
+        notify_staff(tx, staff, request, "staff_info")
         if photo_file_id:
             tx.requests.add_photo(
                 RequestPhoto(

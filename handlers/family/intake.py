@@ -20,6 +20,7 @@ from bot.domain.intake import Kind, StaleButton, Step
 from bot.domain.validation import InputError
 from bot.i18n import N_, _, ngettext
 from bot.services import families
+from bot.services.notices import StaffRouting
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import CancelCb, IntakeCb, MenuCb
 from handlers.family.states import AddInfo, Intake, enter, leave
@@ -403,6 +404,7 @@ async def intake_button(
     state: FSMContext,
     uow: UnitOfWork,
     i18n: I18n,
+    staff_routing: StaffRouting | None = None,
 ) -> None:
     message = query.message
     draft = await _load(state)
@@ -412,7 +414,7 @@ async def intake_button(
     action = callback_data.action
     try:
         if action == "submit":
-            await _submit(query, message, draft, state, uow, i18n)
+            await _submit(query, message, draft, state, uow, i18n, staff_routing)
             return
         if action == "decline":
             await _ask_decline(query, message, draft)
@@ -493,12 +495,13 @@ async def _submit(
     state: FSMContext,
     uow: UnitOfWork,
     i18n: I18n,
+    staff_routing: StaffRouting | None,
 ) -> None:
     if draft["step"] != intake.SUMMARY:
         raise StaleButton
     try:
         code = await families.submit_request(
-            uow, query.from_user.id, i18n.current_locale, draft, _today()
+            uow, query.from_user.id, i18n.current_locale, draft, _today(), staff_routing
         )
     except InputError as error:
         await query.answer()

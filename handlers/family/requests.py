@@ -12,6 +12,7 @@ from bot.domain.statuses import RequestStatus
 from bot.i18n import _, format_day, ngettext
 from bot.services import families
 from bot.services.families import RequestDetails, RequestNotFound, RequestSummary
+from bot.services.notices import StaffRouting
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import MenuCb, RequestCb
 from handlers.family.states import AddInfo, Intake, enter, leave
@@ -242,7 +243,12 @@ async def add_done(query: CallbackQuery, callback_data: RequestCb, state: FSMCon
 
 
 @router.message(StateFilter(AddInfo.active), If(F.text | F.photo))
-async def add_content(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
+async def add_content(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    staff_routing: StaffRouting | None = None,
+) -> None:
     assert message.from_user
     data = await state.get_data()
     text = message.text if message.text is not None else message.caption
@@ -260,16 +266,22 @@ async def add_content(message: Message, state: FSMContext, uow: UnitOfWork) -> N
         )
         return
     photo = message.photo[-1].file_id if message.photo else None
+    group = message.media_group_id
+    same_album = group is not None and data.get("last_group") == group
     try:
         code = await families.add_followup(
-            uow, message.from_user.id, data["request_id"], text, photo
+            uow,
+            message.from_user.id,
+            data["request_id"],
+            text,
+            photo,
+            staff=None if same_album else staff_routing,  # one notice per album
         )
     except RequestNotFound:
         await leave(state)
         await message.answer(_not_found())
         return
-    group = message.media_group_id
-    if group is not None and data.get("last_group") == group:
+    if same_album:
         return  # one acknowledgement per album is enough
     if group is not None:
         await state.update_data(last_group=group)

@@ -23,7 +23,8 @@ def liaison_command_names() -> frozenset[str]:
     from handlers.liaison.cases import LIAISON_COMMANDS
     from handlers.liaison.drafts import DRAFT_COMMANDS
 
-    return frozenset(name for name, _ in (*LIAISON_COMMANDS, *DRAFT_COMMANDS))
+    # "start" stands for the deep link of a staff notice only (see StaffOnly).
+    return frozenset(name for name, _ in (*LIAISON_COMMANDS, *DRAFT_COMMANDS)) | {"start"}
 
 
 def get_staff_router() -> Router:

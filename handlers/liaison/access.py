@@ -34,7 +34,12 @@ class StaffOnly(Filter):
 
     def _action(self, event: Message | CallbackQuery) -> str | None:
         if isinstance(event, Message):
-            name = command_name(event.text or event.caption)
+            text = event.text or event.caption
+            name = command_name(text)
+            if name == "start" and "start" in self.commands:
+                # Only the deep link of a staff notice ("/start case-HW-...") is ours.
+                payload = (text or "").split(maxsplit=1)[1:]
+                return "/start case" if payload and payload[0].startswith("case-") else None
             return f"/{name}" if name in self.commands else None
         prefix = (event.data or "").split(":", 1)[0]
         return f"button:{prefix}" if prefix in self.prefixes else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, InputMediaPhoto, Message
 
 from bot.domain import intake
@@ -174,6 +174,23 @@ async def send_card(message: Message, case: CaseView, actor_id: int) -> None:
     elif case.photo_ids:
         await message.answer_media_group([InputMediaPhoto(media=f) for f in case.photo_ids[:10]])
     await message.answer(render_card(case), reply_markup=card_keyboard(case, actor_id))
+
+
+@router.message(CommandStart(deep_link=True))
+async def open_from_notice(
+    message: Message, command: CommandObject, uow: UnitOfWork, admin_ids: frozenset[int]
+) -> None:
+    """The "Open in a private chat" link of a notice in the liaison group."""
+    assert message.from_user
+    code = normalize_reference_code((command.args or "").removeprefix("case-"))
+    case = None
+    if code is not None:
+        with contextlib.suppress(CaseNotFound):
+            case = await cases.open_case(uow, message.from_user.id, admin_ids, code=code)
+    if case is None:
+        await message.answer(_("There is no case {code}.").format(code=code or "?"))
+        return
+    await send_card(message, case, message.from_user.id)
 
 
 @router.message(Command("note"))
