@@ -194,16 +194,16 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     app = await create_app(settings)
     bot = create_bot(settings)
     background: list[asyncio.Task[None]] = []
+    outbox: OutboxSender | None = None
+    delivering: asyncio.Task[None] | None = None
     try:
         me = await bot.get_me()
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, app.i18n)
         await register_staff_menus(bot, app)
         outbox = OutboxSender(UnitOfWork(app.engine), bot, app.i18n, bot_username=me.username or "")
-        background += [
-            asyncio.create_task(purge_abandoned_drafts(app)),
-            asyncio.create_task(outbox.run()),
-        ]
+        delivering = asyncio.create_task(outbox.run())
+        background.append(asyncio.create_task(purge_abandoned_drafts(app)))
         polling = asyncio.create_task(
             app.dispatcher.start_polling(
                 bot, handle_signals=stop is None, close_bot_session=False, outbox=outbox
@@ -219,6 +219,13 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             waiter.cancel()
             await polling
     finally:
+        if outbox is not None and delivering is not None:
+            # Let the message in hand be sent and recorded, so a restart repeats nothing.
+            outbox.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(delivering), OUTBOX_STOP_SECONDS)
+            except TimeoutError:
+                delivering.cancel()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -239,6 +246,7 @@ async def register_staff_menus(bot: Bot, app: App) -> None:
 
 
 PURGE_INTERVAL_SECONDS = 6 * 3600
+OUTBOX_STOP_SECONDS = 15
 
 
 async def purge_abandoned_drafts(app: App) -> None:

@@ -122,6 +122,13 @@ def _finish(
             request.family_unreachable = True
 
 
+def _release(tx: Tx, messages: list[Claimed]) -> None:
+    for message in messages:
+        row = tx.outbox.get(message.id)
+        if row is not None and row.state == "sending":
+            row.state, row.attempts, row.next_attempt_at = "pending", row.attempts - 1, utcnow()
+
+
 class OutboxSender:
     def __init__(
         self, uow: UnitOfWork, bot: Bot, i18n: I18n, *, batch: int = 20, bot_username: str = ""
@@ -132,6 +139,7 @@ class OutboxSender:
         self.i18n = i18n
         self.batch = batch
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -165,7 +173,11 @@ class OutboxSender:
         claimed = await self.uow.run(
             lambda tx: _claim(tx, now, self.batch, self.i18n.default_locale)
         )
-        for message in claimed:
+        for index, message in enumerate(claimed):
+            if self._stopping:
+                # Shutting down: hand back what was claimed but not tried, for the next start.
+                await self.uow.run(lambda tx, rest=claimed[index:]: _release(tx, rest))
+                return index
             await self._deliver(message)
         return len(claimed)
 
@@ -199,14 +211,21 @@ class OutboxSender:
     async def _finish(self, message_id: int, state: str, **kwargs: object) -> None:
         await self.uow.run(lambda tx: _finish(tx, message_id, state, **kwargs))  # type: ignore[arg-type]
 
+    def stop(self) -> None:
+        """Finish the message in hand, release the rest, and return from `run`."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self, idle_seconds: float = 2.0) -> None:
-        """Deliver forever: right after a change (wake) or every few seconds."""
-        while True:
+        """Deliver until stopped: right after a change (wake) or every few seconds."""
+        while not self._stopping:
             try:
-                while await self.deliver_due():
+                while not self._stopping and await self.deliver_due():
                     pass
             except Exception:
                 log.exception("outbox delivery failed; will try again")
+            if self._stopping:
+                return
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), idle_seconds)

@@ -416,3 +416,134 @@ async def test_liaison_moves_a_case_and_the_family_hears_only_the_status(
         emulator.assert_no_errors()
     finally:
         await bot.stop()
+
+
+def staff_settings(emulator: TelegramEmulator, db_url: str, admin: int) -> Settings:
+    return load_settings(
+        bot_token=emulator.token,
+        database_url=db_url,
+        telegram_api_url=emulator.base_url,
+        admin_ids=str(admin),
+        _env_file=None,
+    )
+
+
+async def test_the_whole_liaison_loop(
+    emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
+) -> None:
+    """A takes the case, notes, moves it and drafts an update; B approves; the family gets
+    exactly the status notices and the approved text in Ukrainian, never the note; an
+    outsider gets nothing from any staff command."""
+    from handlers.callbacks import CaseCb
+    from handlers.family.fallback import unknown_text
+    from handlers.liaison import liaison_command_names, staff_command_names
+
+    a, b, family, outsider = 6201, 6202, 6203, 6204
+    for user, lang in ((a, "en"), (b, "en"), (family, "uk"), (outsider, "ru")):
+        emulator.add_user(user, first_name=f"U{user}", language_code=lang)
+    bot = LiveBot(staff_settings(emulator, db_url, admin=b), emulator)
+    await bot.start()
+    try:
+        await emulator.send_text(b, f"/grant {a}")
+        await emulator.wait_for_message(b, contains="is now a liaison")
+        code = await submit_full_request(emulator, i18n, family, "uk")
+        emulator.mark_read(family)
+        async with engine.connect() as conn:
+            request_id = await conn.scalar(
+                select(TracingRequest.id).where(TracingRequest.code == code)
+            )
+
+        await emulator.send_text(a, f"/case {code}")
+        card = await emulator.wait_for_message(a, contains=f"Case {code}")
+        await emulator.press(
+            a, card.message_id, CaseCb(action="take", request_id=request_id).pack()
+        )
+        await emulator.send_text(a, f"/note {code} Internal: called the registry")
+        await emulator.wait_for_message(a, contains="Internal note added")
+        await emulator.send_text(a, f"/case {code}")
+        card = await emulator.wait_for_message(a, contains=f"Case {code}")
+        await emulator.press(
+            a,
+            card.message_id,
+            CaseCb(action="move", request_id=request_id, value="in_review").pack(),
+        )
+        status_notice = await emulator.wait_for_message(family, timeout=10)
+        assert i18n.gettext("Under review", locale="uk") in (status_notice.text or "")
+        await emulator.send_text(a, f"/update {code} The registry has a record that may match.")
+        draft_card = await emulator.wait_for_message(a, contains="Draft #")
+        approve = draft_card.callback_data[0]
+        await emulator.press(a, draft_card.message_id, approve)  # own draft: refused
+        await emulator.wait_until(
+            lambda: any(q.answered for q in emulator.callback_queries.values())
+        )
+        await emulator.assert_no_message(family, within=0.3)
+        await emulator.send_text(b, f"/case {code}")
+        b_card = await emulator.wait_for_message(b, contains=f"Case {code}")
+        assert approve in b_card.callback_data
+        await emulator.press(b, b_card.message_id, approve)
+
+        framed = (await emulator.wait_for_message(family, timeout=10)).text or ""
+        assert framed.startswith(f"Повідомлення щодо вашого запиту {code}")
+        assert "The registry has a record that may match." in framed
+        await emulator.assert_no_message(family, within=0.5)  # exactly two: status, update
+        assert all("Internal" not in (m.text or "") for m in emulator.sent_to(family))
+
+        with i18n.context(), i18n.use_locale("ru"):
+            unknown = unknown_text()
+        for command in sorted((staff_command_names() | liaison_command_names()) - {"start"}):
+            await emulator.send_text(outsider, f"/{command} {code} text")
+            assert (await emulator.wait_for_message(outsider)).text == unknown, command
+        for data in (CaseCb(action="take", request_id=request_id).pack(), approve):
+            own = emulator.sent_to(outsider)[-1]
+            query = await emulator.press(outsider, own.message_id, data, check=False)
+            await emulator.wait_for_answer(query)
+        await emulator.assert_no_message(family, within=0.3)
+        emulator.assert_no_errors()
+    finally:
+        await bot.stop()
+
+
+async def test_approved_messages_survive_faults_and_a_restart_exactly_once(
+    emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
+) -> None:
+    """500s and 429s for a while, a restart in the middle of delivery: each approved
+    message arrives once."""
+    from bot.services import drafts as draft_service
+    from bot.services.drafts import ReviewMode
+    from bot.services.uow import UnitOfWork
+
+    reviewer, family = 6302, 6303
+    for user in (reviewer, family):
+        emulator.add_user(user, first_name=f"U{user}", language_code="uk")
+    settings = staff_settings(emulator, db_url, admin=reviewer)
+    bot = LiveBot(settings, emulator)
+    await bot.start()
+    try:
+        code = await submit_full_request(emulator, i18n, family, "uk")
+        emulator.mark_read(family)
+        uow = UnitOfWork(engine)
+        admins = frozenset({reviewer})
+        drafts = [
+            await draft_service.create_draft(uow, reviewer, admins, code, "update", f"Message {n}")
+            for n in range(4)
+        ]
+        # Telegram fails: two 500s, then a 429 asking to wait a second, then recovers.
+        emulator.fail_next(2, status=500, methods={"sendMessage"})
+        emulator.fail_next(1, status=429, retry_after=1, methods={"sendMessage"})
+        for draft in drafts:  # one-person team: the author approves (single review mode)
+            await draft_service.approve(uow, reviewer, admins, draft.id, ReviewMode.SINGLE)
+        await emulator.wait_until(
+            lambda: any("Message" in (m.text or "") for m in emulator.sent_to(family)), timeout=20
+        )
+        await bot.stop()  # in the middle of delivery
+        await bot.start()
+        await emulator.wait_until(
+            lambda: sum("Message" in (m.text or "") for m in emulator.sent_to(family)) >= 4,
+            timeout=20,
+        )
+        await asyncio.sleep(0.5)
+        delivered = [m.text or "" for m in emulator.sent_to(family) if "Message" in (m.text or "")]
+        assert sorted(t.splitlines()[-1] for t in delivered) == [f"Message {n}" for n in range(4)]
+        assert emulator.stats["injected"] >= 3
+    finally:
+        await bot.stop()
