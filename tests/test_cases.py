@@ -248,3 +248,19 @@ async def test_the_notice_link_opens_the_case_for_staff_only(office: Harness) ->
     await office.feed(U.text(555, f"/start case-{code}"))  # someone else: the usual greeting
     greeting = office.session.texts(555)[-1]
     assert "Homeward" in greeting and code not in greeting
+
+
+async def test_close_command_keeps_the_duplicate_code_for_the_team_only(
+    office: Harness, i18n: CatalogI18n
+) -> None:
+    code, _request_id = await submitted_case(office)
+    other, _ = await submitted_case(office)
+    await office.feed(U.text(LIAISON, f"/close {code} duplicate {other}"))
+    card = office.session.texts(LIAISON)[-1]
+    assert "Closed" in card and other in card
+    await office.feed(U.text(LIAISON, f"/close {other} nonsense"))
+    assert "withdrawn, duplicate, out_of_scope, other" in office.session.texts(LIAISON)[-1]
+    session = RecordingSession()
+    await sender(office, i18n, session).deliver_due()
+    (notice,) = [t for t in session.texts(FAMILY) if code in t]
+    assert "Закрито" in notice and other not in notice

@@ -228,6 +228,7 @@ async def change_status(
     request_id: int,
     target: RequestStatus,
     reason: CloseReason | None = None,
+    detail: str | None = None,
 ) -> CaseView:
     """Move a case along the lifecycle; the family hears of it through the outbox."""
     if target is RequestStatus.CLOSED and reason is None:
@@ -243,13 +244,15 @@ async def change_status(
         request.status = target.value
         request.status_changed_at = now
         request.close_reason = reason.value if reason else None
+        # Seen by liaisons only (e.g. the code a duplicate belongs to); never sent to the family.
+        request.close_note = detail[:200] if detail else None
         tx.requests.add_status_change(
             StatusChange(
                 request_id=request.id,
                 from_status=current.value,
                 to_status=target.value,
                 actor_id=actor_id,
-                reason=reason.value if reason else None,
+                reason=(reason.value + (f": {detail[:150]}" if detail else "")) if reason else None,
                 created_at=now,
             )
         )

@@ -12,7 +12,7 @@ from bot.domain import intake
 from bot.domain.reference import normalize_reference_code
 from bot.domain.statuses import CloseReason, RequestStatus
 from bot.i18n import N_, _, format_day
-from bot.outbox import OutboxSender
+from bot.outbox import FAMILY_TEMPLATES, OutboxSender
 from bot.services import cases
 from bot.services.cases import CaseNotFound, CaseView, NotAllowed, TransitionNotAllowed
 from bot.services.uow import UnitOfWork
@@ -27,6 +27,7 @@ router = RouterSpec("staff.cases")
 
 LIAISON_COMMANDS = (
     ("queue", N_("Cases that need attention")),
+    ("close", N_("Close a case: /close CODE reason [details]")),
     ("case", N_("Open a case by its reference code")),
     ("note", N_("Add an internal note to a case")),
 )
@@ -81,11 +82,16 @@ def render_card(case: CaseView) -> str:
     for entry in case.history[-8:]:
         lines.append(
             f"{format_day(entry.at)}: {status_label(RequestStatus(entry.to_status))}"
-            + (f" ({close_reason_label(entry.reason)})" if entry.reason else "")
+            + (f" ({close_reason_label(entry.reason.split(':')[0])})" if entry.reason else "")
+            + (
+                f" {h(entry.reason.split(':', 1)[1])}"
+                if entry.reason and ":" in entry.reason
+                else ""
+            )
             + (f" · {entry.actor_id}" if entry.actor_id else "")
         )
-    for delivery in case.deliveries[-5:]:
-        when = format_day(delivery.sent_at) if delivery.sent_at else _("not yet")
+    for delivery in [d for d in case.deliveries if d.template in FAMILY_TEMPLATES][-5:]:
+        when = delivery.sent_at.strftime("%Y-%m-%d %H:%M UTC") if delivery.sent_at else _("not yet")
         lines.append(_("Family notified: {when}").format(when=when))
     if case.drafts:
         lines.append("\n<b>" + _("Messages for the family") + "</b>")
@@ -191,6 +197,50 @@ async def open_from_notice(
         await message.answer(_("There is no case {code}.").format(code=code or "?"))
         return
     await send_card(message, case, message.from_user.id)
+
+
+@router.message(Command("close"))
+async def close(
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    outbox: OutboxSender | None = None,
+) -> None:
+    """/close HW-7K3P-9Q duplicate HW-ABCD-23: a reason, and details for the team."""
+    assert message.from_user
+    parts = (command.args or "").split(maxsplit=2)
+    code = normalize_reference_code(parts[0]) if parts else None
+    reasons = {r.value.replace("_", "-"): r for r in CloseReason} | {
+        r.value: r for r in CloseReason
+    }
+    reason = reasons.get(parts[1].lower()) if len(parts) > 1 else None
+    if code is None or reason is None:
+        await message.answer(
+            _(
+                "Please write: /close HW-7K3P-9Q and one of: {reasons}, then details if needed"
+            ).format(reasons=", ".join(r.value for r in CloseReason))
+        )
+        return
+    detail = parts[2].strip() if len(parts) > 2 else None
+    try:
+        case = await cases.open_case(uow, message.from_user.id, admin_ids, code=code)
+        case = await cases.change_status(
+            uow, message.from_user.id, admin_ids, case.id, RequestStatus.CLOSED, reason, detail
+        )
+    except CaseNotFound:
+        await message.answer(_("There is no case {code}.").format(code=code))
+        return
+    except TransitionNotAllowed as error:
+        await message.answer(
+            _("A case cannot move from “{current}” to “{target}”.").format(
+                current=status_label(error.current), target=status_label(error.target)
+            )
+        )
+        return
+    if outbox is not None:
+        outbox.wake()
+    await message.answer(render_card(case), reply_markup=card_keyboard(case, message.from_user.id))
 
 
 @router.message(Command("note"))
