@@ -25,6 +25,12 @@ def h(value: object) -> str:
     return escape(str(value), quote=False)
 
 
+def too_long(length: int, limit: int) -> str:
+    return _("This is too long: {length} characters. Please keep it under {limit}.").format(
+        length=length, limit=limit
+    )
+
+
 def welcome_text() -> str:
     return _(
         "<b>Homeward</b> helps families find children and relatives they lost contact "

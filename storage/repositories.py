@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -205,8 +206,23 @@ class OutboxRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, message: OutboxMessage) -> None:
-        self.session.add(message)
+    def enqueue(
+        self, request_id: int | None, chat_id: int, template: str, params: dict[str, object]
+    ) -> None:
+        """A message to deliver, in the caller's transaction: it exists only if that commits."""
+        now = utcnow()
+        self.session.add(
+            OutboxMessage(
+                request_id=request_id,
+                chat_id=chat_id,
+                template=template,
+                params=json.dumps(params),
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
 
     def due(self, now: datetime, limit: int) -> Sequence[OutboxMessage]:
         return self.session.scalars(

@@ -127,13 +127,20 @@ class Harness:
         await self.dispatcher.feed_update(make_bot(self.session), update)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def harness(engine: AsyncEngine, i18n: CatalogI18n) -> AsyncIterator[Harness]:
+def make_harness(engine: AsyncEngine, i18n: CatalogI18n, **options: object) -> Harness:
+    """The production dispatcher with database state; `options` as for build_dispatcher
+    (admin_ids, review_mode, liaison_chat_id ...)."""
     storage = SQLAlchemyStorage(engine)
     isolation: BaseEventIsolation = SimpleEventIsolation()
-    dispatcher = build_dispatcher(engine, storage, isolation, i18n)
-    yield Harness(dispatcher, RecordingSession(), engine, storage)
-    await storage.close()
+    dispatcher = build_dispatcher(engine, storage, isolation, i18n, **options)  # type: ignore[arg-type]
+    return Harness(dispatcher, RecordingSession(), engine, storage)
+
+
+@pytest.fixture
+async def harness(engine: AsyncEngine, i18n: CatalogI18n) -> AsyncIterator[Harness]:
+    h = make_harness(engine, i18n)
+    yield h
+    await h.storage.close()
 
 
 @pytest.fixture

@@ -6,19 +6,16 @@ from typing import Any
 
 import pytest
 from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_dispatcher
 from bot.i18n import CatalogI18n
 from bot.outbox import OutboxSender
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import CaseCb, LanguageCb
-from storage.fsm import SQLAlchemyStorage
 from storage.models import OutboxMessage, TracingRequest
 from tests import updates as U
-from tests.conftest import Harness
+from tests.conftest import Harness, make_harness
 from tests.recording import RecordingSession, make_bot
 from tests.test_family_dispatcher import run_intake
 
@@ -27,11 +24,7 @@ ADMIN, LIAISON, FAMILY = 900, 901, 902
 
 @pytest.fixture
 async def office(engine: AsyncEngine, i18n: CatalogI18n) -> Harness:
-    storage = SQLAlchemyStorage(engine)
-    dispatcher = build_dispatcher(
-        engine, storage, SimpleEventIsolation(), i18n, admin_ids=frozenset({ADMIN})
-    )
-    h = Harness(dispatcher, RecordingSession(), engine, storage)
+    h = make_harness(engine, i18n, admin_ids=frozenset({ADMIN}))
     await h.feed(U.text(ADMIN, f"/grant {LIAISON}"))
     return h
 
@@ -219,16 +212,7 @@ async def test_with_a_liaison_group_the_card_links_to_a_private_chat(
     engine: AsyncEngine, i18n: CatalogI18n
 ) -> None:
     group = -100500
-    storage = SQLAlchemyStorage(engine)
-    dispatcher = build_dispatcher(
-        engine,
-        storage,
-        SimpleEventIsolation(),
-        i18n,
-        admin_ids=frozenset({ADMIN}),
-        liaison_chat_id=group,
-    )
-    office = Harness(dispatcher, RecordingSession(), engine, storage)
+    office = make_harness(engine, i18n, admin_ids=frozenset({ADMIN}), liaison_chat_id=group)
     code, _ = await submitted_case(office)
     session = RecordingSession()
     out = OutboxSender(UnitOfWork(engine), make_bot(session), i18n, bot_username="homeward_bot")

@@ -6,20 +6,17 @@ import json
 import re
 
 import pytest
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_dispatcher
 from bot.i18n import CatalogI18n
 from bot.services import drafts
 from bot.services.drafts import DraftRefused, ReviewMode
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import CaseCb, DraftCb
-from storage.fsm import SQLAlchemyStorage
 from storage.models import Draft, OutboxMessage, TracingRequest, utcnow
 from tests import updates as U
-from tests.conftest import Harness
+from tests.conftest import Harness, make_harness
 from tests.recording import RecordingSession
 from tests.test_cases import FAMILY, submitted_case
 from tests.test_cases import sender as make_sender
@@ -29,16 +26,7 @@ SECRET = "We found a record in the Rostov children's register"
 
 
 async def office_with(engine: AsyncEngine, i18n: CatalogI18n, mode: str) -> Harness:
-    storage = SQLAlchemyStorage(engine)
-    dispatcher = build_dispatcher(
-        engine,
-        storage,
-        SimpleEventIsolation(),
-        i18n,
-        admin_ids=frozenset({ADMIN}),
-        review_mode=mode,
-    )
-    h = Harness(dispatcher, RecordingSession(), engine, storage)
+    h = make_harness(engine, i18n, admin_ids=frozenset({ADMIN}), review_mode=mode)
     await h.feed(U.text(ADMIN, f"/grant {AUTHOR}"))
     await h.feed(U.text(ADMIN, f"/grant {REVIEWER}"))
     return h

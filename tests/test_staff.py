@@ -9,19 +9,16 @@ from typing import Any
 import pytest
 from aiogram import Dispatcher, Router
 from aiogram.filters import Command
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import FAMILY_COMMANDS, build_dispatcher
+from bot.app import FAMILY_COMMANDS
 from bot.i18n import CatalogI18n
 from handlers.family.fallback import unknown_text
 from handlers.liaison import STAFF_PREFIXES
-from storage.fsm import SQLAlchemyStorage
 from storage.models import AuditEntry, Invite, Liaison
 from tests import updates as U
-from tests.conftest import Harness
-from tests.recording import RecordingSession
+from tests.conftest import Harness, make_harness
 
 ADMIN = 900
 PUBLIC_COMMANDS = {name for name, _ in FAMILY_COMMANDS} | {"start", "join"}
@@ -29,11 +26,7 @@ PUBLIC_COMMANDS = {name for name, _ in FAMILY_COMMANDS} | {"start", "join"}
 
 @pytest.fixture
 async def staff(engine: AsyncEngine, i18n: CatalogI18n) -> Harness:
-    storage = SQLAlchemyStorage(engine)
-    dispatcher = build_dispatcher(
-        engine, storage, SimpleEventIsolation(), i18n, admin_ids=frozenset({ADMIN})
-    )
-    return Harness(dispatcher, RecordingSession(), engine, storage)
+    return make_harness(engine, i18n, admin_ids=frozenset({ADMIN}))
 
 
 def registered_commands(dispatcher: Dispatcher) -> set[str]:

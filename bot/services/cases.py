@@ -7,7 +7,6 @@ the outbox in the same transaction.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +16,7 @@ from bot.domain.statuses import CloseReason, RequestStatus, can_move
 from bot.services.access import Role, role_in
 from bot.services.queue import mark_followups_seen, refresh_attention
 from bot.services.uow import Tx, UnitOfWork
-from storage.models import CaseNote, OutboxMessage, StatusChange, TracingRequest, utcnow
+from storage.models import CaseNote, StatusChange, TracingRequest, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -257,17 +256,11 @@ async def change_status(
             )
         )
         # A fixed, translated template with the status only: no liaison text reaches the family here.
-        tx.outbox.add(
-            OutboxMessage(
-                request_id=request.id,
-                chat_id=request.family_id,
-                template="status",
-                params=json.dumps({"status": target.value, "reason": request.close_reason}),
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        tx.outbox.enqueue(
+            request.id,
+            request.family_id,
+            "status",
+            {"status": target.value, "reason": request.close_reason},
         )
         tx.audit.record(actor_id, f"status:{current.value}>{target.value}", f"case:{request.code}")
         tx.session.flush()

@@ -9,7 +9,6 @@ an open case, and (in four-eyes mode) someone other than the author.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from bot.domain.statuses import RequestStatus
 from bot.services.access import Role, role_in
 from bot.services.queue import refresh_attention
 from bot.services.uow import Tx, UnitOfWork
-from storage.models import Draft, OutboxMessage, utcnow
+from storage.models import Draft, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -141,18 +140,7 @@ async def approve(
             raise DraftRefused("own_draft")
         now = utcnow()
         draft.state, draft.decided_by, draft.decided_at = "approved", actor_id, now
-        tx.outbox.add(
-            OutboxMessage(
-                request_id=request.id,
-                chat_id=request.family_id,
-                template="liaison",
-                params=json.dumps({"draft_id": draft.id}),
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+        tx.outbox.enqueue(request.id, request.family_id, "liaison", {"draft_id": draft.id})
         tx.audit.record(actor_id, "approve", target)
         tx.session.flush()
         refresh_attention(tx, request)

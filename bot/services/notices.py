@@ -8,12 +8,11 @@ personal data: a group can hold people who are not liaisons.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.services.uow import Tx
-from storage.models import OutboxMessage, TracingRequest, utcnow
+from storage.models import TracingRequest
 
 STAFF_TEMPLATES = frozenset({"staff_new", "staff_info"})
 
@@ -57,17 +56,7 @@ def notify_staff(
     else:
         liaisons = {member.user_id for member in tx.liaisons.active()}
         targets = sorted(liaisons | routing.admin_ids)
-    now = utcnow()
     for chat_id in targets:
-        tx.outbox.add(
-            OutboxMessage(
-                request_id=request.id,
-                chat_id=chat_id,
-                template=template,
-                params=json.dumps({"group": chat_id == routing.group_chat_id}),
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        tx.outbox.enqueue(
+            request.id, chat_id, template, {"group": chat_id == routing.group_chat_id}
         )

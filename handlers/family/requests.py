@@ -19,7 +19,14 @@ from handlers.family.states import AddInfo, Intake, enter, leave
 from handlers.filters import If
 from handlers.keyboards import Buttons
 from handlers.routing import RouterSpec
-from handlers.texts import close_reason_label, h, menu_keyboard, status_label, status_meaning
+from handlers.texts import (
+    close_reason_label,
+    h,
+    menu_keyboard,
+    status_label,
+    status_meaning,
+    too_long,
+)
 
 router = RouterSpec("family.requests")
 _MAX_FOLLOWUP = 2000
@@ -259,11 +266,7 @@ async def add_content(
         )
         return
     if text and len(text) > _MAX_FOLLOWUP:
-        await message.answer(
-            _("This is too long: {length} characters. Please keep it under {limit}.").format(
-                length=len(text), limit=_MAX_FOLLOWUP
-            )
-        )
+        await message.answer(too_long(len(text), _MAX_FOLLOWUP))
         return
     photo = message.photo[-1].file_id if message.photo else None
     group = message.media_group_id

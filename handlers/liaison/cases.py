@@ -21,7 +21,7 @@ from handlers.family.fallback import unknown_text
 from handlers.family.intake import display_value
 from handlers.keyboards import Buttons
 from handlers.routing import RouterSpec
-from handlers.texts import close_reason_label, h, status_label
+from handlers.texts import close_reason_label, h, status_label, too_long
 
 router = RouterSpec("staff.cases")
 
@@ -255,11 +255,7 @@ async def note(
         await message.answer(_("Please write: /note HW-7K3P-9Q the text of the note"))
         return
     if len(text) > cases.MAX_NOTE:
-        await message.answer(
-            _("This is too long: {length} characters. Please keep it under {limit}.").format(
-                length=len(text), limit=cases.MAX_NOTE
-            )
-        )
+        await message.answer(too_long(len(text), cases.MAX_NOTE))
         return
     try:
         await cases.add_note(uow, message.from_user.id, admin_ids, code, text)

@@ -14,7 +14,7 @@ from bot.services.uow import UnitOfWork
 from handlers.callbacks import DraftCb
 from handlers.keyboards import Buttons
 from handlers.routing import RouterSpec
-from handlers.texts import h
+from handlers.texts import h, too_long
 
 router = RouterSpec("staff.drafts")
 
@@ -63,11 +63,7 @@ async def _create(
         )
         return
     if len(text) > drafts.MAX_DRAFT:
-        await message.answer(
-            _("This is too long: {length} characters. Please keep it under {limit}.").format(
-                length=len(text), limit=drafts.MAX_DRAFT
-            )
-        )
+        await message.answer(too_long(len(text), drafts.MAX_DRAFT))
         return
     try:
         draft = await drafts.create_draft(
