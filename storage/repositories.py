@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -33,6 +35,9 @@ class UserRepository:
 
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
+
+    def locale(self, user_id: int) -> str | None:
+        return self.session.scalar(select(User.locale).where(User.id == user_id))
 
     def upsert_locale(self, user_id: int, locale: str | None) -> None:
         """Create the user if new; set the locale when one is given."""
@@ -60,11 +65,13 @@ class RequestRepository:
     def add(self, request: TracingRequest) -> None:
         self.session.add(request)
 
-    def list_for_family(self, family_id: int) -> Sequence[TracingRequest]:
-        return self.session.scalars(
-            select(TracingRequest)
-            .where(TracingRequest.family_id == family_id)
-            .order_by(TracingRequest.status_changed_at.desc(), TracingRequest.id.desc())
+    def list_for_family(self, family_id: int) -> Sequence[Row[Any]]:
+        """The columns a family's list shows, not whole requests: it runs on every /status."""
+        r = TracingRequest
+        return self.session.execute(
+            select(r.id, r.code, r.sought_name, r.status, r.close_reason, r.status_changed_at)
+            .where(r.family_id == family_id)
+            .order_by(r.status_changed_at.desc(), r.id.desc())
         ).all()
 
     def by_code(self, code: str) -> TracingRequest | None:

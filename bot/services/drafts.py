@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from bot.domain.statuses import RequestStatus
 from bot.services.access import Role, role_in
-from bot.services.queue import refresh_attention
+from bot.services.queue import needs_attention_from, refresh_attention
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Draft, utcnow
 
@@ -104,8 +104,8 @@ async def create_draft(
             created_at=utcnow(),
         )
         tx.drafts.add(draft)
+        needs_attention_from(request, draft.created_at)
         tx.session.flush()
-        refresh_attention(tx, request)
         tx.audit.record(actor_id, f"draft:{kind}", f"case:{request.code}")
         return _view(draft, request.code)
 

@@ -15,7 +15,7 @@ from bot.domain.statuses import RequestStatus
 from bot.domain.validation import FuzzyDate, InputError, is_now_adult
 from bot.i18n import N_
 from bot.services.notices import StaffRouting, notify_staff
-from bot.services.queue import refresh_attention
+from bot.services.queue import needs_attention_from
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import FollowUp, RequestPhoto, StatusChange, TracingRequest, utcnow
 
@@ -48,11 +48,7 @@ class RequestDetails(RequestSummary):
 
 
 async def get_locale(uow: UnitOfWork, user_id: int) -> str | None:
-    def work(tx: Tx) -> str | None:
-        user = tx.users.get(user_id)
-        return user.locale if user else None
-
-    return await uow.run(work)
+    return await uow.run(lambda tx: tx.users.locale(user_id))
 
 
 async def known_locales(uow: UnitOfWork, limit: int) -> list[tuple[int, str | None]]:
@@ -142,8 +138,8 @@ async def submit_request(
         tx.users.upsert_locale(family_id, None)
         request = _new_request(code, family_id, locale, answers, today)
         tx.requests.add(request)
+        needs_attention_from(request, request.created_at)
         tx.session.flush()
-        refresh_attention(tx, request)
         notify_staff(tx, staff, request, "staff_new")
         tx.requests.add_status_change(
             StatusChange(
@@ -167,7 +163,8 @@ async def submit_request(
     raise RuntimeError("could not allocate a unique reference code")
 
 
-def _summary(request: TracingRequest) -> dict[str, Any]:
+def _summary(request: Any) -> dict[str, Any]:
+    """The summary fields, from a request or a row of the same columns."""
     return {
         "id": request.id,
         "code": request.code,
@@ -219,8 +216,8 @@ async def add_followup(
         now = utcnow()
         followup = FollowUp(request_id=request.id, author_id=family_id, text=text, created_at=now)
         tx.requests.add_followup(followup)
+        needs_attention_from(request, now)
         tx.session.flush()
-        refresh_attention(tx, request)
         notify_staff(tx, staff, request, "staff_info")
         if photo_file_id:
             tx.requests.add_photo(

@@ -58,6 +58,13 @@ def refresh_attention(tx: Tx, request: TracingRequest) -> None:
     request.attention_since = min(since) if since else None
 
 
+def needs_attention_from(request: TracingRequest, moment: datetime) -> None:
+    """Something new arrived (a request, family information, a draft): no queries needed."""
+    request.priority = priority_of(request, datetime.now(UTC).date())
+    if request.attention_since is None or moment < request.attention_since:
+        request.attention_since = moment
+
+
 def mark_followups_seen(tx: Tx, request: TracingRequest) -> None:
     tx.session.execute(
         update(FollowUp)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 
 from bot.services.access import Role
-from handlers.filters import If
-from handlers.liaison.access import StaffOnly
+from handlers.liaison.access import StaffOnly, StaffTraffic
 
 # Callback-data prefixes of staff buttons; the authorization test covers every one.
 STAFF_PREFIXES: frozenset[str] = frozenset({"cs1", "dr1", "qu1"})
@@ -31,8 +30,10 @@ def get_staff_router() -> Router:
     from handlers.liaison import admin, audit, cases, drafts, join, queue
 
     router = Router(name="staff")
-    router.message.filter(If(F.chat.type == "private"))
-    router.callback_query.filter(If(F.message.chat.type == "private"))
+    everything = staff_command_names() | liaison_command_names() | {"join"}
+    is_staff_traffic = StaffTraffic(everything, STAFF_PREFIXES)
+    router.message.filter(is_staff_traffic)
+    router.callback_query.filter(is_staff_traffic)
 
     admins = Router(name="staff.admins")
     only_admins = StaffOnly(Role.ADMIN, staff_command_names(), frozenset())

@@ -19,6 +19,38 @@ def command_name(text: str | None) -> str | None:
     return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() or None
 
 
+def staff_action(
+    event: Message | CallbackQuery, commands: frozenset[str], prefixes: frozenset[str]
+) -> str | None:
+    """The staff action an update asks for ("/case", "button:cs1"), or None."""
+    if isinstance(event, Message):
+        if event.chat.type != "private":
+            return None
+        text = event.text or event.caption
+        name = command_name(text)
+        if name == "start" and "start" in commands:
+            # Only the deep link of a staff notice ("/start case-HW-...") is ours.
+            payload = (text or "").split(maxsplit=1)[1:]
+            return "/start case" if payload and payload[0].startswith("case-") else None
+        return f"/{name}" if name in commands else None
+    if not isinstance(event.message, Message) or event.message.chat.type != "private":
+        return None
+    prefix = (event.data or "").split(":", 1)[0]
+    return f"button:{prefix}" if prefix in prefixes else None
+
+
+class StaffTraffic(Filter):
+    """The staff router's first gate, without a database read: is this a staff command or
+    button in a private chat at all? Every family update leaves the staff side here."""
+
+    def __init__(self, commands: frozenset[str], prefixes: frozenset[str]) -> None:
+        self.commands = commands
+        self.prefixes = prefixes
+
+    async def __call__(self, event: Message | CallbackQuery) -> bool:
+        return staff_action(event, self.commands, self.prefixes) is not None
+
+
 class StaffOnly(Filter):
     """Passes staff commands and buttons from people with at least `role`.
 
@@ -33,16 +65,7 @@ class StaffOnly(Filter):
         self.prefixes = prefixes
 
     def _action(self, event: Message | CallbackQuery) -> str | None:
-        if isinstance(event, Message):
-            text = event.text or event.caption
-            name = command_name(text)
-            if name == "start" and "start" in self.commands:
-                # Only the deep link of a staff notice ("/start case-HW-...") is ours.
-                payload = (text or "").split(maxsplit=1)[1:]
-                return "/start case" if payload and payload[0].startswith("case-") else None
-            return f"/{name}" if name in self.commands else None
-        prefix = (event.data or "").split(":", 1)[0]
-        return f"button:{prefix}" if prefix in self.prefixes else None
+        return staff_action(event, self.commands, self.prefixes)
 
     async def __call__(
         self,
