@@ -366,9 +366,7 @@ def parse_html(source: str, *, strict_entities: bool = True) -> tuple[str, list[
     return "".join(out), entities
 
 
-def _strip_formatted(
-    text: str, entities: list[dict[str, Any]]
-) -> tuple[str, list[dict[str, Any]]]:
+def _strip_formatted(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """Trim surrounding whitespace like Telegram does, shifting and clipping entities."""
     stripped = text.strip()
     if stripped == text:
@@ -533,9 +531,7 @@ class StoredMessage:
         flags = " [deleted]" if self.deleted else ""
         flags += " [edited]" if self.edit_date else ""
         buttons = f" buttons={self.buttons}" if self.reply_markup else ""
-        return (
-            f"<#{self.message_id} {self.kind} from {who}{flags}: {self.content!r}{buttons}>"
-        )
+        return f"<#{self.message_id} {self.kind} from {who}{flags}: {self.content!r}{buttons}>"
 
 
 def button_texts(markup: Mapping[str, Any] | None) -> list[str]:
@@ -937,7 +933,10 @@ class TelegramEmulator:
         self._faults = [
             f
             for f in self._faults
-            if not ((f.remaining is not None and f.remaining <= 0) or (f.until is not None and f.until <= now))
+            if not (
+                (f.remaining is not None and f.remaining <= 0)
+                or (f.until is not None and f.until <= now)
+            )
         ]
         for fault in [*self._faults, *([self._outage] if self._outage else [])]:
             if fault.matches(method_lc, now):
@@ -1155,8 +1154,10 @@ class TelegramEmulator:
         await self.wait_until(
             ready,
             timeout,
-            lambda: f"Expected {count} new bot messages in chat {chat_id}. "
-            + self.describe_chat(chat_id),
+            lambda: (
+                f"Expected {count} new bot messages in chat {chat_id}. "
+                + self.describe_chat(chat_id)
+            ),
             poll=None,
         )
         start = self._cursors.get(chat_id, 0)
@@ -1698,11 +1699,14 @@ class TelegramEmulator:
         if value.startswith("attach://"):
             upload = uploads.get(value.removeprefix("attach://"))
             if upload is None:
-                raise bad_request(f"can't find attached file \"{value.removeprefix('attach://')}\"")
+                raise bad_request(f'can\'t find attached file "{value.removeprefix("attach://")}"')
             file_id = f"emu-{kind}-{self._next_file}"
             self._next_file += 1
             self._register_file(
-                file_id, kind, upload.content, file_name=upload.filename,
+                file_id,
+                kind,
+                upload.content,
+                file_name=upload.filename,
                 mime_type=upload.content_type,
             )
             return file_id
@@ -2446,9 +2450,7 @@ class FastAiohttpSession(AiohttpSession):
             await self._session.close()
 
 
-def make_bot(
-    emu: TelegramEmulator, *, parse_mode: str | None = None, **bot_kwargs: Any
-) -> Bot:
+def make_bot(emu: TelegramEmulator, *, parse_mode: str | None = None, **bot_kwargs: Any) -> Bot:
     """An aiogram Bot wired to the emulator (pass ``default=`` or ``parse_mode=``)."""
     session = FastAiohttpSession(api=TelegramAPIServer.from_base(emu.base_url))
     if parse_mode is not None and "default" not in bot_kwargs:
