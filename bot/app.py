@@ -153,6 +153,7 @@ FAMILY_COMMANDS = (
     ("language", N_("Choose the language")),
     ("help", N_("What this bot can do")),
     ("privacy", N_("What we store and who sees it")),
+    ("notices", N_("General notices on or off")),
     ("cancel", N_("Stop what you are doing")),
 )
 

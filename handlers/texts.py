@@ -52,6 +52,7 @@ def help_text() -> str:
         "/status HW-XXXX-XX: one request by its reference code\n"
         "/add HW-XXXX-XX: add information to a request\n"
         "/language: choose the language\n"
+        "/notices off, /notices on: general notices from the team\n"
         "/privacy: what we store and who sees it\n"
         "/cancel: stop what you are doing\n\n"
         "While you fill in a request you can go back, skip optional questions, "

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -35,6 +35,14 @@ class UserRepository:
 
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
+
+    def set_notices(self, user_id: int, enabled: bool) -> None:
+        self.upsert_locale(user_id, None)
+        self.session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(notices_enabled=enabled, updated_at=utcnow())
+        )
 
     def locale(self, user_id: int) -> str | None:
         return self.session.scalar(select(User.locale).where(User.id == user_id))

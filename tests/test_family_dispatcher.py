@@ -318,3 +318,17 @@ async def test_privacy_states_how_long_drafts_are_kept(harness: Harness) -> None
     await harness.feed(U.text(60, "/privacy", "uk"))
     text = harness.session.texts(60)[0]
     assert "30 днів" in text and "згод" in text
+
+
+async def test_general_notices_can_be_turned_off_and_on(harness: Harness) -> None:
+    from storage.models import User
+
+    await harness.feed(U.text(70, "/notices off", "ru"))
+    assert "выключены" in harness.session.texts(70)[-1]
+    async with harness.engine.connect() as conn:
+        assert await conn.scalar(select(User.notices_enabled).where(User.id == 70)) is False
+    await harness.feed(U.text(70, "/notices on", "ru"))
+    async with harness.engine.connect() as conn:
+        assert await conn.scalar(select(User.notices_enabled).where(User.id == 70)) is True
+    await harness.feed(U.text(70, "/notices maybe", "ru"))
+    assert "/notices off" in harness.session.texts(70)[-1]

@@ -56,6 +56,11 @@ async def known_locales(uow: UnitOfWork, limit: int) -> list[tuple[int, str | No
     return list(await uow.run(lambda tx: tx.users.all_locales(limit)))
 
 
+async def set_notices(uow: UnitOfWork, user_id: int, enabled: bool) -> None:
+    """General notices on or off; news about the family's own requests always arrives."""
+    await uow.run(lambda tx: tx.users.set_notices(user_id, enabled))
+
+
 async def set_locale(uow: UnitOfWork, user_id: int, locale: str) -> None:
     await uow.run(lambda tx: tx.users.upsert_locale(user_id, locale))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -42,6 +42,27 @@ async def show_help(message: Message) -> None:
 @router.message(Command("privacy"))
 async def show_privacy(message: Message, draft_retention_days: int) -> None:
     await message.answer(privacy_text(draft_retention_days))
+
+
+@router.message(Command("notices"))
+async def notices(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+    assert message.from_user
+    choice = (command.args or "").strip().lower()
+    if choice not in {"on", "off"}:
+        await message.answer(
+            _(
+                "Send /notices off to stop general notices, or /notices on to receive them again. "
+                "News about your own requests always arrives."
+            )
+        )
+        return
+    await families.set_notices(uow, message.from_user.id, choice == "on")
+    if choice == "on":
+        await message.answer(_("General notices are on."))
+    else:
+        await message.answer(
+            _("General notices are off. News about your own requests will still arrive.")
+        )
 
 
 @router.message(Command("language"))
