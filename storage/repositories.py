@@ -242,7 +242,12 @@ class OutboxRepository:
     def due(self, now: datetime, limit: int) -> Sequence[OutboxMessage]:
         return self.session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+            # "sending" past its lease: the process that claimed it stopped before recording
+            # the outcome, so it is due again.
+            .where(
+                OutboxMessage.state.in_(("pending", "sending")),
+                OutboxMessage.next_attempt_at <= now,
+            )
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()

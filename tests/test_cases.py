@@ -248,3 +248,32 @@ async def test_close_command_keeps_the_duplicate_code_for_the_team_only(
     await sender(office, i18n, session).deliver_due()
     (notice,) = [t for t in session.texts(FAMILY) if code in t]
     assert "Закрито" in notice and other not in notice
+
+
+async def test_a_claim_left_by_a_crashed_sender_is_retried_after_its_lease(
+    office: Harness, i18n: CatalogI18n
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.outbox import _claim
+    from storage.models import utcnow
+
+    _code, request_id = await submitted_case(office)
+    await sender(office, i18n, RecordingSession()).deliver_due()  # the team's notices
+    await office.feed(
+        U.press(LIAISON, CaseCb(action="move", request_id=request_id, value="in_review").pack())
+    )
+    uow = UnitOfWork(office.engine)
+    claimed = await uow.run(lambda tx: _claim(tx, utcnow(), 10, "en"))  # then the process dies
+    assert len(claimed) == 1
+    assert await sender(office, i18n, RecordingSession()).deliver_due() == 0  # leased
+    async with office.engine.begin() as conn:  # the lease runs out
+        await conn.execute(
+            update(OutboxMessage).values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        )
+    session = RecordingSession()
+    assert await sender(office, i18n, session).deliver_due() == 1
+    assert len(session.texts(FAMILY)) == 1
+    assert [r.state for r in await outbox_rows(office)] == ["sent"]
