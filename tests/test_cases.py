@@ -277,3 +277,16 @@ async def test_a_claim_left_by_a_crashed_sender_is_retried_after_its_lease(
     assert await sender(office, i18n, session).deliver_due() == 1
     assert len(session.texts(FAMILY)) == 1
     assert [r.state for r in await outbox_rows(office)] == ["sent"]
+
+
+async def test_a_long_case_card_stays_valid_html_within_the_limit(office: Harness) -> None:
+    from tests.emulator import parse_html
+
+    code, _request_id = await submitted_case(office)
+    for n in range(12):
+        await office.feed(U.text(LIAISON, f"/note {code} {n} <&> " + "x" * 1900))
+    office.session.clear()
+    await office.feed(U.text(LIAISON, f"/case {code}"))
+    card = office.session.texts(LIAISON)[-1]
+    plain, _entities = parse_html(card)  # raises on a broken tag or entity
+    assert len(card) <= 4000 and len(plain) <= 4096

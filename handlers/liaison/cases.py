@@ -110,8 +110,21 @@ def render_card(case: CaseView) -> str:
         lines.append("\n<b>" + _("Internal notes (never shown to the family)") + "</b>")
         for note in case.notes[-5:]:
             lines.append(f"{format_day(note.at)} · {note.author_id}: {h(_clip(note.text))}")
-    text = "\n".join(lines)
-    return text if len(text) <= 4000 else text[:3999] + "…"
+    return _fit(lines)
+
+
+def _fit(lines: list[str], limit: int = 4000) -> str:
+    """Whole lines up to Telegram's limit: each line is balanced HTML, so cutting between
+    lines never leaves a tag or an entity half-open."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 2 > limit:
+            kept.append("…")
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
 
 
 def card_keyboard(case: CaseView, actor_id: int) -> InlineKeyboardMarkup:
