@@ -23,7 +23,7 @@ from pathlib import Path
 
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_dispatcher
 from bot.domain.reference import new_reference_code
@@ -34,6 +34,7 @@ from storage.fsm import SQLAlchemyStorage
 from storage.migrate import upgrade_database
 from storage.models import Draft, FollowUp, StatusChange, TracingRequest, User
 from tests import updates as U
+from tests.conftest import fresh_postgres
 from tests.recording import RecordingSession, make_bot
 
 ADMIN = 1
@@ -41,22 +42,6 @@ STATUSES = ["submitted", "in_review", "needs_information", "in_tracing", "locate
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/homeward_bench"
 )
-
-
-async def prepare_postgres() -> AsyncEngine:
-    admin = create_async_engine(
-        PG_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
-    )
-    name = PG_URL.rsplit("/", 1)[1]
-    async with admin.connect() as conn:
-        if not await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    engine = create_engine(PG_URL)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    return engine
 
 
 async def fill(engine: AsyncEngine, count: int) -> list[str]:
@@ -177,7 +162,7 @@ def summary(name: str, samples: list[float]) -> str:
 
 async def run_backend(backend: str, count: int, samples: int) -> None:
     if backend == "postgres":
-        engine = await prepare_postgres()
+        engine = await fresh_postgres(PG_URL)
     else:
         engine = create_engine(f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp())}/queue.db")
     await upgrade_database(engine)

@@ -53,26 +53,30 @@ def require_service(name: str, url: str, port: int) -> None:
 _pg_migrated = False
 
 
+async def fresh_postgres(url: str) -> AsyncEngine:
+    """An engine on `url` with an empty public schema, creating the database if missing.
+    Shared by the tests and the benchmarks."""
+    server, database = url.rsplit("/", 1)
+    admin = create_async_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        exists = await conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+        )
+        if not exists:
+            await conn.execute(text(f'CREATE DATABASE "{database}"'))
+    await admin.dispose()
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
 async def _prepare_postgres() -> AsyncEngine:
     """One database for the whole run, migrated once, emptied before each test."""
     global _pg_migrated
-    parts = urlsplit(PG_URL)
-    database = parts.path.lstrip("/")
     if not _pg_migrated:
-        admin = create_async_engine(
-            PG_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
-        )
-        async with admin.connect() as conn:
-            exists = await conn.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
-            )
-            if not exists:
-                await conn.execute(text(f'CREATE DATABASE "{database}"'))
-        await admin.dispose()
-        engine = create_engine(PG_URL)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
+        engine = await fresh_postgres(PG_URL)
         await upgrade_database(engine)
         _pg_migrated = True
         return engine

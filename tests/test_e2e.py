@@ -55,6 +55,17 @@ class LiveBot:
         self._task = None
 
 
+def live_settings(emulator: TelegramEmulator, db_url: str, admin: int | None = None) -> Settings:
+    """Production settings pointed at the emulator and the test database."""
+    return load_settings(
+        bot_token=emulator.token,
+        database_url=db_url,
+        telegram_api_url=emulator.base_url,
+        admin_ids=str(admin) if admin else "",
+        _env_file=None,
+    )
+
+
 @pytest.fixture
 async def emulator() -> AsyncIterator[TelegramEmulator]:
     emu = TelegramEmulator()
@@ -67,13 +78,7 @@ async def emulator() -> AsyncIterator[TelegramEmulator]:
 async def live(
     emulator: TelegramEmulator, engine: AsyncEngine, db_url: str
 ) -> AsyncIterator[LiveBot]:
-    settings = load_settings(
-        bot_token=emulator.token,
-        database_url=db_url,
-        telegram_api_url=emulator.base_url,
-        _env_file=None,
-    )
-    bot = LiveBot(settings, emulator)
+    bot = LiveBot(live_settings(emulator, db_url), emulator)
     await bot.start()
     yield bot
     await bot.stop()
@@ -338,14 +343,7 @@ async def test_staff_menus_are_per_chat_and_outsiders_get_the_unknown_answer(
     admin, outsider = 6001, 6002
     emulator.add_user(admin, first_name="Admin", language_code="en")
     emulator.add_user(outsider, first_name="Someone", language_code="uk")
-    settings = load_settings(
-        bot_token=emulator.token,
-        database_url=db_url,
-        telegram_api_url=emulator.base_url,
-        admin_ids=str(admin),
-        _env_file=None,
-    )
-    bot = LiveBot(settings, emulator)
+    bot = LiveBot(live_settings(emulator, db_url, admin=admin), emulator)
     await bot.start()
     try:
         menu = emulator.get_commands({"type": "chat", "chat_id": admin})
@@ -380,14 +378,7 @@ async def test_liaison_moves_a_case_and_the_family_hears_only_the_status(
     liaison, family = 6101, 6102
     emulator.add_user(liaison, first_name="Liaison", language_code="en")
     emulator.add_user(family, first_name="Olha", language_code="uk")
-    settings = load_settings(
-        bot_token=emulator.token,
-        database_url=db_url,
-        telegram_api_url=emulator.base_url,
-        admin_ids=str(liaison),
-        _env_file=None,
-    )
-    bot = LiveBot(settings, emulator)
+    bot = LiveBot(live_settings(emulator, db_url, admin=liaison), emulator)
     await bot.start()
     try:
         code = await submit_full_request(emulator, i18n, family, "uk")
@@ -418,16 +409,6 @@ async def test_liaison_moves_a_case_and_the_family_hears_only_the_status(
         await bot.stop()
 
 
-def staff_settings(emulator: TelegramEmulator, db_url: str, admin: int) -> Settings:
-    return load_settings(
-        bot_token=emulator.token,
-        database_url=db_url,
-        telegram_api_url=emulator.base_url,
-        admin_ids=str(admin),
-        _env_file=None,
-    )
-
-
 async def test_the_whole_liaison_loop(
     emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
 ) -> None:
@@ -441,7 +422,7 @@ async def test_the_whole_liaison_loop(
     a, b, family, outsider = 6201, 6202, 6203, 6204
     for user, lang in ((a, "en"), (b, "en"), (family, "uk"), (outsider, "ru")):
         emulator.add_user(user, first_name=f"U{user}", language_code=lang)
-    bot = LiveBot(staff_settings(emulator, db_url, admin=b), emulator)
+    bot = LiveBot(live_settings(emulator, db_url, admin=b), emulator)
     await bot.start()
     try:
         await emulator.send_text(b, f"/grant {a}")
@@ -515,8 +496,7 @@ async def test_approved_messages_survive_faults_and_a_restart_exactly_once(
     reviewer, family = 6302, 6303
     for user in (reviewer, family):
         emulator.add_user(user, first_name=f"U{user}", language_code="uk")
-    settings = staff_settings(emulator, db_url, admin=reviewer)
-    bot = LiveBot(settings, emulator)
+    bot = LiveBot(live_settings(emulator, db_url, admin=reviewer), emulator)
     await bot.start()
     try:
         code = await submit_full_request(emulator, i18n, family, "uk")

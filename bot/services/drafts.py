@@ -18,7 +18,7 @@ from bot.domain.statuses import RequestStatus
 from bot.services.access import Role, role_in
 from bot.services.queue import needs_attention_from, refresh_attention
 from bot.services.uow import Tx, UnitOfWork
-from storage.models import Draft, utcnow
+from storage.models import Draft, TracingRequest, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,19 @@ async def create_draft(
     return await uow.run(work)
 
 
+def _decidable(tx: Tx, actor_id: int, draft_id: int, action: str) -> tuple[Draft, TracingRequest]:
+    """The pending draft and its request, or a refusal (audited) for approve and decline."""
+    draft = tx.drafts.get(draft_id)
+    if draft is None:
+        raise DraftRefused("no_draft")
+    request = tx.requests.get(draft.request_id)
+    assert request is not None
+    if draft.state != "pending":
+        tx.audit.record(actor_id, action, f"case:{request.code}", allowed=False)
+        raise DraftRefused("not_pending")
+    return draft, request
+
+
 async def approve(
     uow: UnitOfWork,
     actor_id: int,
@@ -123,15 +136,8 @@ async def approve(
 
     def work(tx: Tx) -> DraftView:
         _require_liaison(tx, actor_id, admin_ids, "approve")
-        draft = tx.drafts.get(draft_id)
-        if draft is None:
-            raise DraftRefused("no_draft")
-        request = tx.requests.get(draft.request_id)
-        assert request is not None
+        draft, request = _decidable(tx, actor_id, draft_id, "approve")
         target = f"case:{request.code}"
-        if draft.state != "pending":
-            tx.audit.record(actor_id, "approve", target, allowed=False)
-            raise DraftRefused("not_pending")
         if request.status == RequestStatus.CLOSED.value:
             tx.audit.record(actor_id, "approve", target, allowed=False)
             raise DraftRefused("closed")
@@ -156,13 +162,7 @@ async def decline(
 ) -> DraftView:
     def work(tx: Tx) -> DraftView:
         _require_liaison(tx, actor_id, admin_ids, "decline")
-        draft = tx.drafts.get(draft_id)
-        if draft is None:
-            raise DraftRefused("no_draft")
-        request = tx.requests.get(draft.request_id)
-        assert request is not None
-        if draft.state != "pending":
-            raise DraftRefused("not_pending")
+        draft, request = _decidable(tx, actor_id, draft_id, "decline")
         draft.state, draft.decided_by, draft.decided_at = "declined", actor_id, utcnow()
         draft.decline_reason = reason
         tx.audit.record(actor_id, "decline", f"case:{request.code}")
