@@ -22,10 +22,12 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, ErrorEvent
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import SUPPORTED_LOCALES
+from bot.broadcasts import BroadcastSender
 from bot.config import Settings
 from bot.i18n import N_, CatalogI18n, _, build_i18n
 from bot.middlewares import LocaleCache, LocaleMiddleware, UnitOfWorkMiddleware
 from bot.outbox import OutboxSender
+from bot.pacer import Pacer, PacerMiddleware
 from bot.retry import RetryMiddleware
 from bot.services.notices import StaffRouting
 from bot.services.uow import UnitOfWork
@@ -79,6 +81,7 @@ def build_dispatcher(
     admin_ids: frozenset[int] = frozenset(),
     review_mode: str = "four_eyes",
     liaison_chat_id: int | None = None,
+    broadcast_fallback: tuple[str, ...] = SUPPORTED_LOCALES,
     **workflow_data: Any,
 ) -> Dispatcher:
     locale_cache = LocaleCache()
@@ -92,6 +95,8 @@ def build_dispatcher(
         admin_ids=frozenset(admin_ids),
         review_mode=review_mode,
         staff_routing=StaffRouting(frozenset(admin_ids), liaison_chat_id),
+        broadcast_fallback=tuple(broadcast_fallback),
+        default_locale=i18n.default_locale,
         **workflow_data,
     )
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(UnitOfWork(engine)))
@@ -138,7 +143,9 @@ async def _on_error(event: ErrorEvent, locale_middleware: LocaleMiddleware) -> b
 
 def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    # Retries outside, pacing inside: every attempt waits for its own slot.
     session.middleware(RetryMiddleware())
+    session.middleware(PacerMiddleware(Pacer(settings.broadcast_rate)))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -185,6 +192,7 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         admin_ids=frozenset(settings.admin_ids),
         review_mode=settings.review_mode,
         liaison_chat_id=settings.liaison_chat_id,
+        broadcast_fallback=tuple(settings.broadcast_fallback),
         settings=settings,
     )
     return App(settings, engine, storage, i18n, dispatcher)
@@ -197,6 +205,8 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     background: list[asyncio.Task[None]] = []
     outbox: OutboxSender | None = None
     delivering: asyncio.Task[None] | None = None
+    broadcasts: BroadcastSender | None = None
+    broadcasting: asyncio.Task[None] | None = None
     try:
         me = await bot.get_me()
         log.info("starting as @%s (id %s)", me.username, me.id)
@@ -204,10 +214,18 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         await register_staff_menus(bot, app)
         outbox = OutboxSender(UnitOfWork(app.engine), bot, app.i18n, bot_username=me.username or "")
         delivering = asyncio.create_task(outbox.run())
+        broadcasts = BroadcastSender(
+            UnitOfWork(app.engine), bot, app.i18n, rate=settings.broadcast_rate
+        )
+        broadcasting = asyncio.create_task(broadcasts.run())
         background.append(asyncio.create_task(purge_abandoned_drafts(app)))
         polling = asyncio.create_task(
             app.dispatcher.start_polling(
-                bot, handle_signals=stop is None, close_bot_session=False, outbox=outbox
+                bot,
+                handle_signals=stop is None,
+                close_bot_session=False,
+                outbox=outbox,
+                broadcasts=broadcasts,
             )
         )
         if stop is None:
@@ -220,13 +238,19 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             waiter.cancel()
             await polling
     finally:
-        if outbox is not None and delivering is not None:
-            # Let the message in hand be sent and recorded, so a restart repeats nothing.
-            outbox.stop()
+        # Let the messages in hand be sent and recorded, so a restart repeats nothing.
+        senders = [
+            (sender, task)
+            for sender, task in ((outbox, delivering), (broadcasts, broadcasting))
+            if sender is not None and task is not None
+        ]
+        for sender, _task in senders:
+            sender.stop()
+        for _sender, task in senders:
             try:
-                await asyncio.wait_for(asyncio.shield(delivering), OUTBOX_STOP_SECONDS)
+                await asyncio.wait_for(asyncio.shield(task), OUTBOX_STOP_SECONDS)
             except TimeoutError:
-                delivering.cancel()
+                task.cancel()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     draft_retention_days: int = Field(default=30, ge=1, le=3650)
     review_mode: str = "four_eyes"
     liaison_chat_id: int | None = None
+    # Messages a second over all chats (Telegram allows about 30).
+    broadcast_rate: int = Field(default=25, ge=1, le=1000)
+    # The version a family gets when there is none in its language: the first one there is.
+    broadcast_fallback: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["uk", "ru", "en"]
+    )
 
     @field_validator("bot_token")
     @classmethod
@@ -66,6 +72,20 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "ADMIN_IDS must be Telegram user ids separated by commas"
                 ) from None
+        return value
+
+    @field_validator("broadcast_fallback", mode="before")
+    @classmethod
+    def _check_fallback(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [p.lower() for p in re.split(r"[\s,;]+", value.strip()) if p]
+        if isinstance(value, list):
+            unknown = [p for p in value if p not in SUPPORTED_LOCALES]
+            if unknown or not value or len(set(value)) != len(value):
+                raise ValueError(
+                    "BROADCAST_FALLBACK must list languages from "
+                    f"{', '.join(SUPPORTED_LOCALES)} once each, e.g. uk,ru,en"
+                )
         return value
 
     @field_validator("telegram_api_url", "redis_url")

@@ -27,6 +27,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.domain.statuses import RequestStatus
+from bot.pacer import Priority, traffic
 from bot.services.drafts import approved_text
 from bot.services.notices import STAFF_TEMPLATES, StaffSummary, staff_summary
 from bot.services.uow import Tx, UnitOfWork
@@ -73,7 +74,7 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
         row.attempts += 1
         row.next_attempt_at = now + LEASE
         user = tx.users.get(row.chat_id)
-        if row.template in STAFF_TEMPLATES:
+        if row.template in STAFF_TEMPLATES or row.template == "staff_broadcast":
             # The team's language, not the family's.
             locale = (user.locale if user else None) or default_locale
             summary = staff_summary(request) if request else None
@@ -120,6 +121,7 @@ def _finish(
         request = tx.requests.get(row.request_id)
         if request is not None:
             request.family_unreachable = True
+        tx.broadcasts.mark_blocked_users([row.chat_id])
 
 
 def _release(tx: Tx, messages: list[Claimed]) -> None:
@@ -145,6 +147,7 @@ class OutboxSender:
         self._wake.set()
 
     def render(self, message: Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
+        from handlers.liaison.broadcasts import broadcast_awaits
         from handlers.liaison.notices import staff_notice
         from handlers.texts import liaison_message, status_notice
 
@@ -158,6 +161,8 @@ class OutboxSender:
                 return text, None
             if message.template == "liaison" and message.liaison_text is not None:
                 return liaison_message(message.code, message.liaison_text, message.kind or ""), None
+            if message.template == "staff_broadcast":
+                return broadcast_awaits(int(message.params["broadcast_id"])), None
             if message.template in STAFF_TEMPLATES and message.staff is not None:
                 return staff_notice(
                     message.template,
@@ -182,6 +187,10 @@ class OutboxSender:
         return len(claimed)
 
     async def _deliver(self, message: Claimed) -> None:
+        with traffic(Priority.CASE):
+            await self._send(message)
+
+    async def _send(self, message: Claimed) -> None:
         try:
             text, markup = self.render(message)
             if message.photo and len(text) <= CAPTION_LIMIT:

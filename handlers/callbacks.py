@@ -44,3 +44,11 @@ class DraftCb(CallbackData, prefix="dr1"):
 class QueueCb(CallbackData, prefix="qu1"):
     page: int = 0
     status: str = ""  # empty: every status
+
+
+class BroadcastCb(CallbackData, prefix="bc1"):
+    """General notices: the notice is reloaded and the role checked on every press."""
+
+    action: str  # open | aud | audmenu | show | submit | discard | approve | confirm | ...
+    broadcast_id: int
+    value: str = ""

@@ -133,6 +133,13 @@ def status_notice(code: str, status: RequestStatus, reason: str | None) -> str:
     ).format(code=code, status=label, meaning=status_meaning(status))
 
 
+def broadcast_message(text: str) -> str:
+    """A general notice inside the frame every family sees, in the version's language."""
+    header = _("<b>Notice from the Homeward team</b>")
+    footer = _("You can turn general notices off with /notices off.")
+    return f"{header}\n\n{h(text)}\n\n<i>{footer}</i>"
+
+
 def liaison_message(code: str, text: str, kind: str) -> str:
     """An approved liaison message inside the family's own-language frame."""
     header = _("<b>Message about your request {code}</b>").format(code=code)

@@ -65,6 +65,8 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     # General notices (broadcasts); news about the family's own requests always arrives.
     notices_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Set when Telegram says the person blocked the bot (403); cleared when they /start again.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -298,3 +300,55 @@ class Draft(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decline_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Broadcast(Base):
+    """A general notice to many families: composed, approved by a second liaison, sent.
+
+    States: composing -> awaiting_approval -> sending <-> paused -> done | cancelled;
+    awaiting_approval -> declined; composing or awaiting_approval -> discarded.
+    """
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="composing", index=True)
+    text_uk: Mapped[str | None] = mapped_column(Text)
+    text_ru: Mapped[str | None] = mapped_column(Text)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    # all | language | status | open | no_open, and the value of the filter.
+    audience: Mapped[str] = mapped_column(String(16), default="all")
+    audience_value: Mapped[str | None] = mapped_column(String(32))
+    fallback: Mapped[str] = mapped_column(String(16), default="uk,ru,en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Counted when sending starts; families turned away then are not recipients.
+    opted_out: Mapped[int] = mapped_column(Integer, default=0)
+    unreachable: Mapped[int] = mapped_column(Integer, default=0)
+    # The message edited with the progress, in the chat of whoever started the sending.
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class BroadcastRecipient(Base):
+    """One family's delivery of one broadcast: pending, sending, sent, blocked, failed,
+    or cancelled. "sending" is a claim; a sender that stops leaves it to be sent again."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (Index("ix_broadcast_recipients_work", "broadcast_id", "state"),)
+
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(8))  # the language of the text it gets
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(64))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     AuditEntry,
+    Broadcast,
+    BroadcastRecipient,
     CaseNote,
     Draft,
     FollowUp,
@@ -42,6 +44,18 @@ class UserRepository:
             update(User)
             .where(User.id == user_id)
             .values(notices_enabled=enabled, updated_at=utcnow())
+        )
+
+    def mark_reachable(self, user_id: int) -> None:
+        self.session.execute(
+            update(User)
+            .where(User.id == user_id, User.blocked_at.is_not(None))
+            .values(blocked_at=None)
+        )
+        self.session.execute(
+            update(TracingRequest)
+            .where(TracingRequest.family_id == user_id, TracingRequest.family_unreachable)
+            .values(family_unreachable=False)
         )
 
     def locale(self, user_id: int) -> str | None:
@@ -277,3 +291,179 @@ class DraftRepository:
         return self.session.scalars(
             select(Draft).where(Draft.request_id == request_id).order_by(Draft.id)
         ).all()
+
+
+class BroadcastRepository:
+    """Broadcasts and their recipients. Recipient updates are set-based: thousands a run."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, broadcast: Broadcast) -> None:
+        self.session.add(broadcast)
+
+    def get(self, broadcast_id: int, *, for_update: bool = False) -> Broadcast | None:
+        if for_update:
+            return self.session.scalar(
+                select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update()
+            )
+        return self.session.get(Broadcast, broadcast_id)
+
+    def composing_by(self, author_id: int) -> Broadcast | None:
+        return self.session.scalar(
+            select(Broadcast)
+            .where(Broadcast.author_id == author_id, Broadcast.state == "composing")
+            .order_by(Broadcast.id.desc())
+            .limit(1)
+        )
+
+    def recent(self, limit: int) -> Sequence[Broadcast]:
+        return self.session.scalars(
+            select(Broadcast)
+            .where(Broadcast.state.not_in(("composing", "discarded")))
+            .order_by(Broadcast.id.desc())
+            .limit(limit)
+        ).all()
+
+    def in_state(self, *states: str) -> Sequence[Broadcast]:
+        return self.session.scalars(
+            select(Broadcast).where(Broadcast.state.in_(states)).order_by(Broadcast.id)
+        ).all()
+
+    def audience(
+        self, kind: str, value: str | None, default_locale: str
+    ) -> Sequence[tuple[int, str, bool, bool]]:
+        """(family id, language, notices on, blocked) of every family in the audience.
+
+        A family is someone with a submitted request; its language is the one it chose,
+        else the one its request was made in.
+        """
+        request = TracingRequest
+        families = select(request.family_id)
+        if kind == "status":
+            families = families.where(request.status == value)
+        elif kind == "open":
+            families = families.where(request.status != "closed")
+        request_locale = (
+            select(func.min(request.locale))
+            .where(request.family_id == User.id)
+            .correlate(User)
+            .scalar_subquery()
+        )
+        language = func.coalesce(User.locale, request_locale, default_locale)
+        query = select(User.id, language, User.notices_enabled, User.blocked_at.is_not(None)).where(
+            User.id.in_(families)
+        )
+        if kind == "no_open":
+            query = query.where(
+                User.id.not_in(select(request.family_id).where(request.status != "closed"))
+            )
+        elif kind == "language":
+            query = query.where(language == value)
+        return [tuple(row) for row in self.session.execute(query.order_by(User.id))]  # type: ignore[misc]
+
+    def add_recipients(self, broadcast_id: int, recipients: list[tuple[int, str]]) -> None:
+        now = utcnow()
+        if recipients:
+            self.session.execute(
+                insert(BroadcastRecipient),
+                [
+                    {
+                        "broadcast_id": broadcast_id,
+                        "chat_id": chat_id,
+                        "version": version,
+                        "state": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                    }
+                    for chat_id, version in recipients
+                ],
+            )
+
+    def counts(self, broadcast_id: int) -> dict[str, int]:
+        rows = self.session.execute(
+            select(BroadcastRecipient.state, func.count())
+            .where(BroadcastRecipient.broadcast_id == broadcast_id)
+            .group_by(BroadcastRecipient.state)
+        )
+        return {state: int(count) for state, count in rows}
+
+    def due(self, broadcast_id: int, now: datetime, limit: int) -> Sequence[tuple[int, str, int]]:
+        """(chat, version, attempts so far) to send to next; "sending" past its lease was
+        left by a sender that stopped."""
+        r = BroadcastRecipient
+        return [
+            (row.chat_id, row.version, row.attempts)
+            for row in self.session.execute(
+                select(r.chat_id, r.version, r.attempts)
+                .where(
+                    r.broadcast_id == broadcast_id,
+                    r.state.in_(("pending", "sending")),
+                    r.next_attempt_at <= now,
+                )
+                .order_by(r.chat_id)
+                .limit(limit)
+            )
+        ]
+
+    def set_state(
+        self,
+        broadcast_id: int,
+        chat_ids: Sequence[int],
+        state: str,
+        *,
+        only_from: tuple[str, ...] | None = None,
+        **values: Any,
+    ) -> int:
+        r = BroadcastRecipient
+        total = 0
+        for start in range(0, len(chat_ids), 500):
+            statement = (
+                update(r)
+                .where(r.broadcast_id == broadcast_id, r.chat_id.in_(chat_ids[start : start + 500]))
+                .values(state=state, **values)
+            )
+            if only_from is not None:
+                statement = statement.where(r.state.in_(only_from))
+            total += self.session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+        return total
+
+    def claim(self, broadcast_id: int, chat_ids: Sequence[int], lease_until: datetime) -> None:
+        r = BroadcastRecipient
+        for start in range(0, len(chat_ids), 500):
+            self.session.execute(
+                update(r)
+                .where(r.broadcast_id == broadcast_id, r.chat_id.in_(chat_ids[start : start + 500]))
+                .values(state="sending", attempts=r.attempts + 1, next_attempt_at=lease_until)
+            )
+
+    def cancel_pending(self, broadcast_id: int) -> int:
+        r = BroadcastRecipient
+        result = self.session.execute(
+            update(r)
+            .where(r.broadcast_id == broadcast_id, r.state == "pending")
+            .values(state="cancelled")
+        )
+        return result.rowcount or 0  # type: ignore[attr-defined]
+
+    def release_claims(self) -> int:
+        """After a restart: what the stopped process had claimed is to be sent again."""
+        r = BroadcastRecipient
+        result = self.session.execute(
+            update(r).where(r.state == "sending").values(state="pending", next_attempt_at=utcnow())
+        )
+        return result.rowcount or 0  # type: ignore[attr-defined]
+
+    def next_due(self, broadcast_id: int) -> datetime | None:
+        r = BroadcastRecipient
+        return self.session.scalar(
+            select(func.min(r.next_attempt_at)).where(
+                r.broadcast_id == broadcast_id, r.state.in_(("pending", "sending"))
+            )
+        )
+
+    def mark_blocked_users(self, user_ids: Sequence[int]) -> None:
+        if user_ids:
+            self.session.execute(
+                update(User).where(User.id.in_(user_ids)).values(blocked_at=utcnow())
+            )

@@ -17,7 +17,7 @@ KEY = StorageKey(bot_id=42, chat_id=7, user_id=7)
 
 
 async def test_migrations_create_the_schema(engine: AsyncEngine) -> None:
-    assert await current_revision(engine) == "0006"
+    assert await current_revision(engine) == "0007"
     async with engine.connect() as conn:
         tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert {
@@ -29,6 +29,8 @@ async def test_migrations_create_the_schema(engine: AsyncEngine) -> None:
         "liaisons",
         "invites",
         "audit_log",
+        "broadcasts",
+        "broadcast_recipients",
     } <= tables
 
 

@@ -61,6 +61,11 @@ async def set_notices(uow: UnitOfWork, user_id: int, enabled: bool) -> None:
     await uow.run(lambda tx: tx.users.set_notices(user_id, enabled))
 
 
+async def mark_reachable(uow: UnitOfWork, user_id: int) -> None:
+    """They wrote to the bot (after unblocking it): messages reach them again."""
+    await uow.run(lambda tx: tx.users.mark_reachable(user_id))
+
+
 async def set_locale(uow: UnitOfWork, user_id: int, locale: str) -> None:
     await uow.run(lambda tx: tx.users.upsert_locale(user_id, locale))
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from storage.db import sqlite_thread
 from storage.repositories import (
     AuditRepository,
+    BroadcastRepository,
     DraftRepository,
     InviteRepository,
     LiaisonRepository,
@@ -41,6 +42,7 @@ class Tx:
     notes: NoteRepository
     outbox: OutboxRepository
     drafts: DraftRepository
+    broadcasts: BroadcastRepository
 
 
 def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
@@ -54,6 +56,7 @@ def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
         NoteRepository(session),
         OutboxRepository(session),
         DraftRepository(session),
+        BroadcastRepository(session),
     )
     try:
         result = work(tx)

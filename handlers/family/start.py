@@ -27,7 +27,9 @@ router = RouterSpec("family.start")
 
 
 @router.message(CommandStart())
-async def start(message: Message, state: FSMContext) -> None:
+async def start(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
+    if message.from_user is not None:
+        await families.mark_reachable(uow, message.from_user.id)
     text = welcome_text()
     if await state.get_state() == Intake.active.state:
         text += "\n\n" + _("You have an unfinished request. Send /new to continue it.")

@@ -8,7 +8,7 @@ from bot.services.access import Role
 from handlers.liaison.access import StaffOnly, StaffTraffic
 
 # Callback-data prefixes of staff buttons; the authorization test covers every one.
-STAFF_PREFIXES: frozenset[str] = frozenset({"cs1", "dr1", "qu1"})
+STAFF_PREFIXES: frozenset[str] = frozenset({"bc1", "cs1", "dr1", "qu1"})
 
 
 def staff_command_names() -> frozenset[str]:
@@ -19,15 +19,17 @@ def staff_command_names() -> frozenset[str]:
 
 
 def liaison_command_names() -> frozenset[str]:
+    from handlers.liaison.broadcasts import BROADCAST_COMMANDS
     from handlers.liaison.cases import LIAISON_COMMANDS
     from handlers.liaison.drafts import DRAFT_COMMANDS
 
+    commands = (*LIAISON_COMMANDS, *DRAFT_COMMANDS, *BROADCAST_COMMANDS)
     # "start" stands for the deep link of a staff notice only (see StaffOnly).
-    return frozenset(name for name, _ in (*LIAISON_COMMANDS, *DRAFT_COMMANDS)) | {"start"}
+    return frozenset(name for name, _ in commands) | {"start"}
 
 
 def get_staff_router() -> Router:
-    from handlers.liaison import admin, audit, cases, drafts, join, queue
+    from handlers.liaison import admin, audit, broadcasts, cases, drafts, join, queue
 
     router = Router(name="staff")
     everything = staff_command_names() | liaison_command_names() | {"join"}
@@ -49,6 +51,7 @@ def get_staff_router() -> Router:
     queue.router.register_into(liaisons)
     cases.router.register_into(liaisons)
     drafts.router.register_into(liaisons)
+    broadcasts.router.register_into(liaisons)
 
     router.include_routers(admins, liaisons)
     join.router.register_into(router)

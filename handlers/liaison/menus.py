@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 def staff_commands(role: Role, locale: str) -> list[BotCommand]:
     from bot.app import FAMILY_COMMANDS
     from handlers.liaison.admin import ADMIN_COMMANDS
+    from handlers.liaison.broadcasts import BROADCAST_COMMANDS
     from handlers.liaison.cases import LIAISON_COMMANDS
     from handlers.liaison.drafts import DRAFT_COMMANDS
 
     i18n = I18n.get_current(no_error=True)
-    entries = list(FAMILY_COMMANDS) + list(LIAISON_COMMANDS) + list(DRAFT_COMMANDS)
+    entries = [*FAMILY_COMMANDS, *LIAISON_COMMANDS, *DRAFT_COMMANDS, *BROADCAST_COMMANDS]
     if role >= Role.ADMIN:
         from handlers.liaison.audit import AUDIT_COMMANDS
 

@@ -1,0 +1,399 @@
+"""Sending approved broadcasts: paced, resumable, and reported.
+
+Recipients are claimed from the database in batches (state "sending"), handed to a
+pool of workers that send through the bot session (where the pacer keeps Telegram's
+limits, with broadcasts last in line), and their outcomes are written back in groups
+as they come in: sent, blocked (403: the family is marked unreachable), failed (400,
+for example "chat not found", or a failure that outlasted every retry), or pending
+again after a 429 or a network or server error.
+
+After a restart, claims left by the stopped process are sent again, so nobody is
+skipped; a graceful stop finishes the messages in flight and records them, so nobody
+gets a notice twice. Only a hard kill can repeat the few messages that were in flight
+at that moment (at most `concurrency`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.utils.i18n import I18n
+
+from bot.pacer import Priority, SendAborted, traffic
+from bot.services import broadcasts as service
+from bot.services.broadcasts import BroadcastView
+from bot.services.uow import Tx, UnitOfWork
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 5  # each already retried inside the session (bot.retry)
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    chat_id: int
+    state: str  # sent | blocked | failed | pending
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+def _record(tx: Tx, broadcast_id: int, outcomes: list[Outcome]) -> None:
+    now = utcnow()
+    by_state: dict[tuple[str, str | None], list[int]] = {}
+    for outcome in outcomes:
+        if outcome.state == "pending":
+            tx.broadcasts.set_state(
+                broadcast_id,
+                [outcome.chat_id],
+                "pending",
+                only_from=("sending",),
+                next_attempt_at=outcome.retry_at or now,
+                last_error=outcome.error,
+            )
+            continue
+        by_state.setdefault((outcome.state, outcome.error), []).append(outcome.chat_id)
+    for (state, error), chat_ids in by_state.items():
+        values: dict[str, object] = {"last_error": error}
+        if state == "sent":
+            values["sent_at"] = now
+        tx.broadcasts.set_state(broadcast_id, chat_ids, state, only_from=("sending",), **values)
+        if state == "blocked":
+            tx.broadcasts.mark_blocked_users(chat_ids)
+
+
+def _claim(tx: Tx, broadcast_id: int, limit: int) -> list[tuple[int, str, int]] | None:
+    """The next recipients, claimed; None once the broadcast is no longer sending."""
+    broadcast = tx.broadcasts.get(broadcast_id)
+    if broadcast is None or broadcast.state != "sending":
+        return None
+    now = utcnow()
+    due = list(tx.broadcasts.due(broadcast_id, now, limit))
+    tx.broadcasts.claim(broadcast_id, [chat_id for chat_id, _v, _a in due], now + LEASE)
+    return due
+
+
+def _finish_if_complete(tx: Tx, broadcast_id: int) -> tuple[bool, datetime | None]:
+    """(finished, when the next retry is due)."""
+    broadcast = tx.broadcasts.get(broadcast_id)
+    if broadcast is None or broadcast.state != "sending":
+        return True, None
+    next_due = tx.broadcasts.next_due(broadcast_id)
+    if next_due is not None:
+        return False, next_due
+    broadcast.state, broadcast.finished_at = "done", utcnow()
+    return True, None
+
+
+def _release(tx: Tx, broadcast_id: int, chat_ids: list[int]) -> None:
+    """Claimed but not sent (paused, cancelled or stopping): back to pending, or cancelled."""
+    broadcast = tx.broadcasts.get(broadcast_id)
+    state = "cancelled" if broadcast is None or broadcast.state == "cancelled" else "pending"
+    tx.broadcasts.set_state(
+        broadcast_id, chat_ids, state, only_from=("sending",), next_attempt_at=utcnow()
+    )
+
+
+class _Run:
+    """What the feeder, the workers and the writer of one broadcast share."""
+
+    def __init__(self, view: BroadcastView, texts: dict[str, str]) -> None:
+        self.view = view
+        self.texts = texts
+        self.queue: asyncio.Queue[tuple[int, str, int] | None] = asyncio.Queue()
+        self.outcomes: list[Outcome] = []
+        self.unsent: list[int] = []
+        self.have_outcomes = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.in_flight = 0
+        self.writing = False
+        self.halted = False
+
+    async def written(self) -> None:
+        """Until every outcome so far is in the database."""
+        while self.outcomes or self.writing:
+            self.idle.clear()
+            self.have_outcomes.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.idle.wait(), 10)
+
+
+class BroadcastSender:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        bot: Bot,
+        i18n: I18n,
+        *,
+        rate: int = 25,
+        concurrency: int | None = None,
+        progress_interval: float = 3.0,
+    ) -> None:
+        self.uow = uow
+        self.bot = bot
+        self.i18n = i18n
+        # Enough messages in flight to fill the rate; the pacer does the spacing.
+        self.concurrency = concurrency or max(4, min(64, rate // 4 + 4))
+        self.batch = max(20, min(500, rate * 2))
+        self.progress_interval = progress_interval
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.sent = 0
+
+    # ---- control -----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something changed (approved, paused, resumed, cancelled): look again now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the messages in flight, record them, hand back the rest, and return."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self, idle_seconds: float = 2.0) -> None:
+        with traffic(Priority.BROADCAST):
+            released = await self.uow.run(lambda tx: tx.broadcasts.release_claims())
+            if released:
+                log.info("resuming broadcasts: %d claims of a stopped process to send", released)
+            while not self._stopping:
+                try:
+                    running = await self.uow.run(
+                        lambda tx: [b.id for b in tx.broadcasts.in_state("sending")]
+                    )
+                    if running:
+                        await self.send(running[0])
+                        continue
+                except Exception:
+                    log.exception("broadcast sending failed; will try again")
+                    await asyncio.sleep(1)
+                if self._stopping:
+                    return
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), idle_seconds)
+
+    # ---- one broadcast -----------------------------------------------------------------
+
+    async def send(self, broadcast_id: int) -> None:
+        """Send one broadcast until it is done, paused or cancelled, or the sender stops."""
+        view = await service.get(self.uow, broadcast_id)
+        run = _Run(view, await self._render(view))
+        workers = [asyncio.create_task(self._worker(run)) for _ in range(self.concurrency)]
+        writing = asyncio.create_task(self._writer(run))
+        progress = asyncio.create_task(self._progress_loop(broadcast_id))
+        try:
+            await self._feed(run)
+        finally:
+            run.halted = True
+            for _ in workers:
+                run.queue.put_nowait(None)
+            await asyncio.gather(*workers, return_exceptions=True)
+            while not run.queue.empty():
+                item = run.queue.get_nowait()
+                if item is not None:
+                    run.unsent.append(item[0])
+            await run.written()
+            writing.cancel()
+            progress.cancel()
+            await asyncio.gather(writing, progress, return_exceptions=True)
+            if run.unsent:
+                await self.uow.run(lambda tx: _release(tx, broadcast_id, run.unsent))
+        await self._report(broadcast_id)
+
+    async def _feed(self, run: _Run) -> None:
+        """Keep the workers' queue filled with claimed recipients until there are no more."""
+        broadcast_id = run.view.id
+        while not self._stopping:
+            if self._wake.is_set():
+                self._wake.clear()
+                if await self._halted(broadcast_id):
+                    return
+            if run.queue.qsize() >= self.batch // 2:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 0.05)
+                continue
+            due = await self.uow.run(lambda tx: _claim(tx, broadcast_id, self.batch))
+            if due is None:
+                return  # paused or cancelled
+            for item in due:
+                run.queue.put_nowait(item)
+            if due:
+                continue
+            if not run.queue.empty() or run.in_flight:
+                await asyncio.sleep(0.05)
+                continue
+            # Nothing due and nothing under way: all is done, or some wait for a retry.
+            await run.written()
+            finished, next_due = await self.uow.run(
+                lambda tx: _finish_if_complete(tx, broadcast_id)
+            )
+            if finished:
+                return
+            wait = 1.0
+            if next_due is not None:
+                wait = min(wait, max(0.05, (next_due - utcnow()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _worker(self, run: _Run) -> None:
+        def withdrawn() -> bool:
+            return run.halted or self._stopping
+
+        with traffic(Priority.BROADCAST, abort=withdrawn):
+            while (item := await run.queue.get()) is not None:
+                chat_id, version, attempts = item
+                if withdrawn():
+                    run.unsent.append(chat_id)
+                    continue
+                run.in_flight += 1
+                try:
+                    outcome = await self._send_one(run, chat_id, version, attempts)
+                except SendAborted:
+                    run.unsent.append(chat_id)
+                    continue
+                finally:
+                    run.in_flight -= 1
+                run.outcomes.append(outcome)
+                run.have_outcomes.set()
+
+    async def _writer(self, run: _Run) -> None:
+        """Record outcomes as they come, in groups: one transaction per group, not per send."""
+        while True:
+            await run.have_outcomes.wait()
+            run.have_outcomes.clear()
+            if not run.outcomes:
+                continue
+            batch, run.outcomes = run.outcomes, []
+            run.writing = True
+            try:
+                await self._write(run.view.id, batch)
+                self.sent += sum(1 for outcome in batch if outcome.state == "sent")
+            finally:
+                run.writing = False
+                run.idle.set()
+
+    async def _write(self, broadcast_id: int, batch: list[Outcome]) -> None:
+        for attempt in range(5):
+            try:
+                await self.uow.run(lambda tx: _record(tx, broadcast_id, batch))
+                return
+            except Exception:
+                # The messages are out; what is lost here would be sent again after a restart.
+                log.exception(
+                    "could not record %d broadcast outcomes (try %d)", len(batch), attempt
+                )
+                await asyncio.sleep(0.5 * 2**attempt)
+
+    async def _halted(self, broadcast_id: int) -> bool:
+        view = await service.get(self.uow, broadcast_id)
+        return view.state != "sending"
+
+    async def _render(self, view: BroadcastView) -> dict[str, str]:
+        from handlers.texts import broadcast_message
+
+        rendered = {}
+        for version, text in view.texts.items():
+            with self.i18n.context(), self.i18n.use_locale(version):
+                rendered[version] = broadcast_message(text)
+        return rendered
+
+    async def _send_one(self, run: _Run, chat_id: int, version: str, attempts: int) -> Outcome:
+        text = run.texts.get(version) or next(iter(run.texts.values()))
+        try:
+            if run.view.photo:
+                await self.bot.send_photo(chat_id, run.view.photo, caption=text)
+            else:
+                await self.bot.send_message(chat_id, text)
+        except TelegramForbiddenError:
+            return Outcome(chat_id, "blocked", "403")
+        except TelegramBadRequest as error:
+            reason = "chat not found" if "chat not found" in error.message.lower() else "400"
+            return Outcome(chat_id, "failed", reason)
+        except TelegramRetryAfter as error:
+            retry_at = utcnow() + timedelta(seconds=error.retry_after)
+            return Outcome(chat_id, "pending", "429", retry_at)
+        except (TimeoutError, TelegramAPIError, OSError) as error:
+            # Server and network errors, already retried in the session.
+            name = type(error).__name__[:64]
+            if attempts + 1 >= MAX_ATTEMPTS:
+                return Outcome(chat_id, "failed", name)
+            backoff = min(MAX_BACKOFF, timedelta(seconds=5 * 2**attempts))
+            return Outcome(chat_id, "pending", name, utcnow() + backoff * random.uniform(0.8, 1.2))
+        return Outcome(chat_id, "sent")
+
+    # ---- progress and the final report -------------------------------------------------
+
+    async def _staff_locale(self, chat_id: int) -> str:
+        stored = await self.uow.run(lambda tx: tx.users.locale(chat_id))
+        return stored or self.i18n.default_locale
+
+    async def _progress_loop(self, broadcast_id: int) -> None:
+        shown = ""
+        while True:
+            await asyncio.sleep(self.progress_interval)
+            try:
+                shown = await self._show_progress(broadcast_id, shown)
+            except Exception:
+                log.warning("could not update the progress of broadcast %s", broadcast_id)
+
+    async def _show_progress(self, broadcast_id: int, shown: str, *, final: bool = False) -> str:
+        from handlers.liaison.broadcasts import progress_keyboard, progress_text
+
+        view = await service.get(self.uow, broadcast_id)
+        if view.progress_chat_id is None or view.progress_message_id is None:
+            return shown
+        locale = await self._staff_locale(view.progress_chat_id)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            text = progress_text(view)
+            markup = None if final else progress_keyboard(view)
+        if text == shown:
+            return shown
+        with traffic(Priority.CASE), contextlib.suppress(TelegramBadRequest):
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=view.progress_chat_id,
+                message_id=view.progress_message_id,
+                reply_markup=markup,
+            )
+        return text
+
+    async def _report(self, broadcast_id: int) -> None:
+        """When a broadcast has ended: the final counts, to whoever started and wrote it."""
+        from handlers.liaison.broadcasts import final_report
+
+        view = await service.get(self.uow, broadcast_id)
+        if view.state not in ("done", "cancelled"):
+            return  # paused, or the sender is stopping: it goes on later
+        with contextlib.suppress(Exception):
+            await self._show_progress(broadcast_id, "", final=True)
+        targets = {view.author_id}
+        if view.progress_chat_id is not None:
+            targets.add(view.progress_chat_id)
+        for chat_id in sorted(targets):
+            locale = await self._staff_locale(chat_id)
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                text = final_report(view)
+            try:
+                with traffic(Priority.CASE):
+                    await self.bot.send_message(chat_id, text)
+            except TelegramAPIError as error:
+                log.warning(
+                    "broadcast %s: final report not delivered (%s)",
+                    broadcast_id,
+                    type(error).__name__,
+                )

@@ -1,0 +1,300 @@
+"""One pacer for every message the bot sends: replies, case messages and broadcasts.
+
+Telegram allows about 30 messages a second over all chats and about one a second in one
+chat, and answers 429 (with a wait) to a bot that goes faster. The pacer sits in the bot
+session's request middleware, so nothing can bypass it, and it keeps:
+
+- a global limit: at most `rate` messages in any one second. A message holds its slot
+  from the moment its request starts until one second after the answer came back, so
+  Telegram, which counts it somewhere between the two, never sees more than `rate` in
+  a second, however the network delays them;
+- a per-chat limit: one message a second in one chat, counted the same way, for the
+  messages the bot sends on its own (case messages, broadcasts). A reply to what a person
+  just wrote waits only for those, not for the replies before it: the person sets that
+  pace, Telegram tolerates short bursts in a private chat, and holding every reply for a
+  second would make the bot feel broken;
+- priority: replies first, then case messages, then broadcasts;
+- a pause for everyone when Telegram answers 429 anyway, for as long as it asks.
+
+Edits, button answers and other calls are not messages and pass straight through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
+from enum import IntEnum
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import SendMediaGroup, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+
+WINDOW = 1.0  # seconds over which both limits are counted
+CHAT_INTERVAL = 1.0
+
+# Bot API methods that create messages (what Telegram's limits count).
+MESSAGE_METHODS = frozenset(
+    "SendMessage SendPhoto SendMediaGroup SendDocument SendVoice SendSticker SendVideo "
+    "SendAnimation SendAudio SendLocation SendContact SendVenue SendPoll SendDice "
+    "SendVideoNote ForwardMessage CopyMessage ForwardMessages CopyMessages".split()
+)
+
+
+class Priority(IntEnum):
+    """Lower goes first."""
+
+    REPLY = 0
+    CASE = 1
+    BROADCAST = 2
+
+
+_traffic: ContextVar[Priority] = ContextVar("homeward_traffic", default=Priority.REPLY)
+_abort: ContextVar[Callable[[], bool] | None] = ContextVar("homeward_abort", default=None)
+
+
+class SendAborted(Exception):
+    """The sender withdrew the message while it waited for its turn: nothing was sent."""
+
+
+@contextlib.contextmanager
+def traffic(priority: Priority, abort: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Mark the messages sent inside this block (in this task) as `priority` traffic.
+
+    `abort` is asked when a message's turn comes, before anything goes out: a paused or
+    cancelled broadcast must not send what was already waiting in line.
+    """
+    token = _traffic.set(priority)
+    abort_token = _abort.set(abort)
+    try:
+        yield
+    finally:
+        _abort.reset(abort_token)
+        _traffic.reset(token)
+
+
+def current_traffic() -> Priority:
+    return _traffic.get()
+
+
+class Pacer:
+    def __init__(self, rate: int, *, chat_interval: float = CHAT_INTERVAL) -> None:
+        if rate < 1:
+            raise ValueError("rate must be at least 1 message a second")
+        self.rate = rate
+        self.chat_interval = chat_interval
+        self._in_flight = 0
+        self._recent: deque[float] = deque()  # when finished messages' answers came back
+        self._paused_until = 0.0
+        self._waiting: list[tuple[int, int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._changed = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        # Per chat: sends under way, and when the last one came back; the same for the
+        # messages the bot sent on its own, which replies wait for.
+        self._chat_busy: dict[int, int] = {}
+        self._chat_last: dict[int, float] = {}
+        self._chat_pushing: dict[int, int] = {}
+        self._chat_pushed: dict[int, float] = {}
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self.granted = 0
+        self.paused_total = 0.0
+
+    # ---- the global limit -------------------------------------------------------------
+
+    def _expire(self, now: float) -> None:
+        recent = self._recent
+        while recent and recent[0] <= now - WINDOW:
+            recent.popleft()
+
+    def _fits(self, count: int, now: float) -> bool:
+        if now < self._paused_until:
+            return False
+        self._expire(now)
+        used = self._in_flight + len(self._recent)
+        # A media group larger than the rate still goes, alone.
+        return used + count <= self.rate or used == 0
+
+    async def _acquire_global(self, count: int, priority: Priority) -> None:
+        now = time.monotonic()
+        if not self._waiting and self._fits(count, now):
+            self._in_flight += count
+            self.granted += count
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (int(priority), next(self._order), count, future))
+        self._kick()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release_global(count, time.monotonic())  # granted just as we left
+            raise
+
+    def _kick(self) -> None:
+        self._changed.set()
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.get_running_loop().create_task(self._grant_in_order())
+
+    async def _grant_in_order(self) -> None:
+        while self._waiting:
+            self._changed.clear()
+            now = time.monotonic()
+            _priority, _order, count, future = self._waiting[0]
+            if future.done():
+                heapq.heappop(self._waiting)
+                continue
+            if self._fits(count, now):
+                heapq.heappop(self._waiting)
+                self._in_flight += count
+                self.granted += count
+                future.set_result(None)
+                continue
+            if now < self._paused_until:
+                timeout: float | None = self._paused_until - now
+            elif self._recent:
+                timeout = self._recent[0] + WINDOW - now
+            else:
+                timeout = None  # only a finishing message can free a slot
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+
+    def _release_global(self, count: int, now: float) -> None:
+        self._in_flight -= count
+        self._recent.extend([now] * count)
+        if self._waiting:
+            self._kick()
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: nobody sends for `seconds`."""
+        until = time.monotonic() + seconds
+        if until > self._paused_until:
+            self.paused_total += until - max(self._paused_until, time.monotonic())
+            self._paused_until = until
+        if self._waiting:
+            self._kick()
+
+    # ---- the per-chat limit -----------------------------------------------------------
+
+    async def _wait_for_chat(self, chat_id: int, reply: bool) -> None:
+        """Until the chat's last message came back `chat_interval` ago and none is under way
+        (for a reply: the last message the bot sent on its own)."""
+        busy_in, last_in = (
+            (self._chat_pushing, self._chat_pushed) if reply else (self._chat_busy, self._chat_last)
+        )
+        while True:
+            busy = busy_in.get(chat_id, 0)
+            wait = last_in.get(chat_id, 0.0) + self.chat_interval - time.monotonic()
+            if not busy and wait <= 0:
+                return
+            await asyncio.sleep(max(wait, 0.01) if not busy else 0.05)
+
+    # ---- one message ------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def slot(
+        self, chat_id: int | None, priority: Priority, count: int = 1
+    ) -> AsyncIterator[None]:
+        lock = None
+        pushed = priority is not Priority.REPLY
+        if chat_id is not None and pushed:
+            # One bot-initiated message at a time per chat, in the order they asked.
+            lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+            await lock.acquire()
+        try:
+            if chat_id is not None:
+                await self._wait_for_chat(chat_id, reply=not pushed)
+            await self._acquire_global(count, priority)
+            abort = _abort.get()
+            if abort is not None and abort():
+                # Give the slot back unused: nothing went out, so nothing is counted.
+                self._in_flight -= count
+                self.granted -= count
+                if self._waiting:
+                    self._kick()
+                raise SendAborted()
+            if chat_id is not None:
+                _enter(self._chat_busy, chat_id)
+                if pushed:
+                    _enter(self._chat_pushing, chat_id)
+            try:
+                yield
+            finally:
+                now = time.monotonic()
+                self._release_global(count, now)
+                if chat_id is not None:
+                    _leave(self._chat_busy, self._chat_last, chat_id, now)
+                    if pushed:
+                        _leave(self._chat_pushing, self._chat_pushed, chat_id, now)
+                    if len(self._chat_last) > 50_000:
+                        self._forget_quiet_chats(now)
+        finally:
+            if lock is not None:
+                lock.release()
+                if not lock.locked() and not getattr(lock, "_waiters", None):
+                    self._chat_locks.pop(chat_id, None)  # type: ignore[arg-type]
+
+    def _forget_quiet_chats(self, now: float) -> None:
+        for last in (self._chat_last, self._chat_pushed):
+            for chat_id in [c for c, t in last.items() if t <= now - self.chat_interval]:
+                del last[chat_id]
+
+
+def _enter(busy: dict[int, int], chat_id: int) -> None:
+    busy[chat_id] = busy.get(chat_id, 0) + 1
+
+
+def _leave(busy: dict[int, int], last: dict[int, float], chat_id: int, now: float) -> None:
+    left = busy[chat_id] - 1
+    if left:
+        busy[chat_id] = left
+    else:
+        del busy[chat_id]
+    last[chat_id] = now
+
+
+def _message_count(method: TelegramMethod[object]) -> int:
+    if isinstance(method, SendMediaGroup):
+        return max(1, len(method.media))
+    return 1
+
+
+def _chat_of(method: TelegramMethod[object]) -> int | None:
+    chat_id = getattr(method, "chat_id", None)
+    return chat_id if isinstance(chat_id, int) else None
+
+
+class PacerMiddleware(BaseRequestMiddleware):
+    """Every message request waits for its slot; a 429 pauses everyone."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if type(method).__name__ not in MESSAGE_METHODS:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as error:
+                self.pacer.pause(error.retry_after)
+                raise
+        async with self.pacer.slot(_chat_of(method), current_traffic(), _message_count(method)):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as error:
+                self.pacer.pause(error.retry_after)
+                raise
