@@ -18,7 +18,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiogram.fsm.storage.memory import SimpleEventIsolation
@@ -35,6 +35,7 @@ from storage.migrate import upgrade_database
 from storage.models import Draft, FollowUp, StatusChange, TracingRequest, User
 from tests import updates as U
 from tests.conftest import fresh_postgres
+from tests.families import request_row
 from tests.recording import RecordingSession, make_bot
 
 ADMIN = 1
@@ -61,35 +62,18 @@ async def fill(engine: AsyncEngine, count: int) -> list[str]:
         created = now - timedelta(minutes=rng.randint(1, 60 * 24 * 400))
         waiting = status == "submitted" or rng.random() < 0.05
         requests.append(
-            {
-                "id": i,
-                "code": code,
-                "family_id": 10_000 + (i % (count // 2)),
-                "status": status,
-                "created_at": created,
-                "status_changed_at": created,
-                "locale": "uk",
-                "sought_name": f"Person {i}",
-                "sought_sex": "female",
-                "birth_kind": "year",
-                "birth_text": "2012",
-                "birth_estimate": date(2012, 7, 1),
-                "health_needs": "needs" if rng.random() < 0.1 else None,
-                "now_adult": rng.random() < 0.1,
-                "separation_kind": "year",
-                "separation_text": "2022",
-                "separation_estimate": date(2022, 7, 1),
-                "separation_place": "Place",
-                "circumstances": "fighting",
-                "relationship_to_sought": "parent",
-                "requester_name": "Requester",
-                "country": "Country",
-                "consent_version": "v1",
-                "consented_at": created,
-                "priority": rng.choice((1, 2, 3, 3, 3)),
-                "attention_since": created if waiting else None,
-                "family_unreachable": False,
-            }
+            request_row(
+                code,
+                10_000 + (i % (count // 2)),
+                status,
+                created,
+                id=i,
+                sought_name=f"Person {i}",
+                health_needs="needs" if rng.random() < 0.1 else None,
+                now_adult=rng.random() < 0.1,
+                priority=rng.choice((1, 2, 3, 3, 3)),
+                attention_since=created if waiting else None,
+            )
         )
         history.append(
             {

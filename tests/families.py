@@ -32,6 +32,39 @@ def _code(number: int) -> str:
     return f"HW-{''.join(chars[:4])}-{''.join(chars[4:])}"
 
 
+def request_row(
+    code: str, family_id: int, status: str, created: datetime, **values: object
+) -> dict[str, object]:
+    """A submitted tracing request with placeholder answers, as a row to insert."""
+    return {
+        "code": code,
+        "family_id": family_id,
+        "status": status,
+        "created_at": created,
+        "status_changed_at": created,
+        "locale": "uk",
+        "sought_name": "Person",
+        "sought_sex": "female",
+        "birth_kind": "year",
+        "birth_text": "2012",
+        "birth_estimate": date(2012, 7, 1),
+        "now_adult": False,
+        "separation_kind": "year",
+        "separation_text": "2022",
+        "separation_estimate": date(2022, 7, 1),
+        "separation_place": "Place",
+        "circumstances": "fighting",
+        "relationship_to_sought": "parent",
+        "requester_name": "Requester",
+        "country": "Country",
+        "consent_version": "v1",
+        "consented_at": created,
+        "priority": 3,
+        "family_unreachable": False,
+        **values,
+    }
+
+
 async def seed_families(engine: AsyncEngine, families: Sequence[Family]) -> None:
     now = datetime.now(UTC)
     users = [
@@ -46,33 +79,7 @@ async def seed_families(engine: AsyncEngine, families: Sequence[Family]) -> None
         for f in families
     ]
     requests = [
-        {
-            "code": _code(f.id),
-            "family_id": f.id,
-            "status": f.status,
-            "created_at": now,
-            "status_changed_at": now,
-            "locale": f.request_locale,
-            "sought_name": "Person",
-            "sought_sex": "female",
-            "birth_kind": "year",
-            "birth_text": "2012",
-            "birth_estimate": date(2012, 7, 1),
-            "now_adult": False,
-            "separation_kind": "year",
-            "separation_text": "2022",
-            "separation_estimate": date(2022, 7, 1),
-            "separation_place": "Place",
-            "circumstances": "fighting",
-            "relationship_to_sought": "parent",
-            "requester_name": "Requester",
-            "country": "Country",
-            "consent_version": "v1",
-            "consented_at": now,
-            "priority": 3,
-            "family_unreachable": False,
-        }
-        for f in families
+        request_row(_code(f.id), f.id, f.status, now, locale=f.request_locale) for f in families
     ]
     async with engine.begin() as conn:
         for table, rows in ((User, users), (TracingRequest, requests)):

@@ -42,18 +42,24 @@ def settings_for(emulator: TelegramEmulator, db_url: str, rate: int) -> Settings
     )
 
 
-@pytest.fixture
-async def limited() -> AsyncIterator[TelegramEmulator]:
-    """Rate limits as configured below: 429 on the first message over them."""
-    emu = TelegramEmulator(global_rate=100, per_chat_rate=1)
+async def limited_emulator(rate: int) -> TelegramEmulator:
+    """Telegram's limits at `rate` a second and one a second per chat: 429 beyond them."""
+    emu = TelegramEmulator(global_rate=rate, per_chat_rate=1)
     await emu.start()
     emu.add_user(AUTHOR, first_name="Author", language_code="en")
     emu.add_user(REVIEWER, first_name="Reviewer", language_code="en")
+    return emu
+
+
+@pytest.fixture
+async def limited() -> AsyncIterator[TelegramEmulator]:
+    emu = await limited_emulator(100)
     yield emu
     await emu.stop()
 
 
-def add_families(emu: TelegramEmulator, families: list[Family]) -> None:
+async def add_families(engine: AsyncEngine, emu: TelegramEmulator, families: list[Family]) -> None:
+    await seed_families(engine, families)
     for family in families:
         emu.add_user(family.id, first_name="Family", language_code=family.locale or "uk")
 
@@ -112,8 +118,7 @@ async def test_five_hundred_families_within_the_limits_each_once_in_its_language
                request_locale=f.request_locale)
         for f in families
     ]  # fmt: skip
-    await seed_families(engine, families)
-    add_families(emu, families)
+    await add_families(engine, emu, families)
     for chat_id in newly_blocked:
         emu.block_user(chat_id)
 
@@ -149,13 +154,9 @@ async def test_five_hundred_families_within_the_limits_each_once_in_its_language
 async def test_pause_resume_and_cancel_from_the_progress_message(
     engine: AsyncEngine, db_url: str
 ) -> None:
-    emu = TelegramEmulator(global_rate=10, per_chat_rate=1)
-    await emu.start()
-    emu.add_user(AUTHOR, language_code="en")
-    emu.add_user(REVIEWER, language_code="en")
+    emu = await limited_emulator(10)
     families = mixed(60)
-    await seed_families(engine, families)
-    add_families(emu, families)
+    await add_families(engine, emu, families)
 
     def delivered() -> int:
         return sum(len(v) for v in family_messages(emu, families).values())
@@ -196,13 +197,9 @@ async def test_a_killed_process_resumes_the_broadcast_and_nobody_gets_it_twice(
     engine: AsyncEngine, db_url: str
 ) -> None:
     rate = 20
-    emu = TelegramEmulator(global_rate=rate, per_chat_rate=1)
-    await emu.start()
-    emu.add_user(AUTHOR, language_code="en")
-    emu.add_user(REVIEWER, language_code="en")
+    emu = await limited_emulator(rate)
     families = mixed(120)
-    await seed_families(engine, families)
-    add_families(emu, families)
+    await add_families(engine, emu, families)
     uow = UnitOfWork(engine)
     admins = frozenset({AUTHOR, REVIEWER})
     fallback = ("uk", "ru", "en")

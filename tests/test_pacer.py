@@ -38,7 +38,7 @@ async def test_never_more_than_the_rate_in_any_second() -> None:
     assert _max_in_window([s for s, _e, _c, _p in log]) <= 20
     assert _max_in_window([e for _s, e, _c, _p in log]) <= 20
     # 50 messages at 20/s: two full windows of waiting, and not much more.
-    assert 2.0 <= elapsed < 3.0
+    assert 2.0 <= elapsed < 4.0
 
 
 async def test_one_message_a_second_in_one_chat_for_bot_initiated_traffic() -> None:
@@ -56,7 +56,7 @@ async def test_replies_are_not_held_by_the_per_chat_limit() -> None:
     began = time.monotonic()
     for _ in range(3):
         await _send(pacer, 7, Priority.REPLY, log)
-    assert time.monotonic() - began < 0.5
+    assert time.monotonic() - began < 1.0  # held, it would take over 2 s
 
 
 async def test_replies_go_before_case_messages_before_broadcasts() -> None:
@@ -109,7 +109,7 @@ async def test_a_cancelled_waiter_gives_its_place_back() -> None:
     await asyncio.sleep(1.0)
     began = time.monotonic()
     await _send(pacer, 3, Priority.BROADCAST, log)
-    assert time.monotonic() - began < 0.2
+    assert time.monotonic() - began < 0.6  # a slot kept by the cancelled one: about 1 s
 
 
 async def test_a_reply_waits_a_second_after_a_message_the_bot_sent_on_its_own() -> None:

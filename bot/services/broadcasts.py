@@ -19,6 +19,7 @@ from bot import SUPPORTED_LOCALES
 from bot.domain.statuses import RequestStatus
 from bot.services.access import Role, role_in
 from bot.services.drafts import ReviewMode
+from bot.services.refusal import Refused
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Broadcast, utcnow
 
@@ -31,12 +32,8 @@ RUNNING = ("sending", "paused")
 FINISHED = ("done", "cancelled", "declined", "discarded")
 
 
-class BroadcastRefused(Exception):
-    """Why a broadcast action was refused; `reason` is a stable key the handlers translate."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class BroadcastRefused(Refused):
+    """Why a broadcast action was refused."""
 
 
 @dataclass(frozen=True)

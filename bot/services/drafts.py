@@ -17,6 +17,7 @@ from enum import StrEnum
 from bot.domain.statuses import RequestStatus
 from bot.services.access import Role, role_in
 from bot.services.queue import needs_attention_from, refresh_attention
+from bot.services.refusal import Refused
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Draft, TracingRequest, utcnow
 
@@ -30,12 +31,8 @@ class ReviewMode(StrEnum):
     SINGLE = "single"
 
 
-class DraftRefused(Exception):
-    """Why a draft could not be created, approved or declined; `reason` is a stable key."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class DraftRefused(Refused):
+    """Why a draft could not be created, approved or declined."""
 
 
 @dataclass(frozen=True)

@@ -385,14 +385,11 @@ async def on_button(
         elif action == "approve" and ReviewMode(review_mode) is ReviewMode.SINGLE:
             # One-person teams: sending one's own notice takes a second, deliberate press.
             await query.answer()
-            buttons = Buttons()
-            buttons.button(
-                text=_("Yes, send it to the families"),
-                callback_data=BroadcastCb(action="confirm", broadcast_id=broadcast_id),
-            )
-            await message.answer(
+            await _ask_to_confirm(
+                message,
                 _("Send notice #{id} now? Nobody else will review it.").format(id=broadcast_id),
-                reply_markup=buttons.as_markup(),
+                _("Yes, send it to the families"),
+                BroadcastCb(action="confirm", broadcast_id=broadcast_id),
             )
         elif action in ("approve", "confirm"):
             view, _preview = await service.approve(
@@ -420,16 +417,13 @@ async def on_button(
                 await message.edit_text(progress_text(view), reply_markup=progress_keyboard(view))
         elif action == "cancel":
             await query.answer()
-            buttons = Buttons()
-            buttons.button(
-                text=_("Yes, cancel the sending"),
-                callback_data=BroadcastCb(action="cancel_yes", broadcast_id=broadcast_id),
-            )
-            await message.answer(
+            await _ask_to_confirm(
+                message,
                 _("Cancel notice #{id}? Families who already got it keep it.").format(
                     id=broadcast_id
                 ),
-                reply_markup=buttons.as_markup(),
+                _("Yes, cancel the sending"),
+                BroadcastCb(action="cancel_yes", broadcast_id=broadcast_id),
             )
         elif action == "cancel_yes":
             view = await service.control(uow, actor, admin_ids, broadcast_id, "cancel")
@@ -441,6 +435,14 @@ async def on_button(
             await query.answer()
     except BroadcastRefused as refused:
         await query.answer(refusal(refused), show_alert=True)
+
+
+async def _ask_to_confirm(
+    message: Message, question: str, button: str, confirm: BroadcastCb
+) -> None:
+    buttons = Buttons()
+    buttons.button(text=button, callback_data=confirm)
+    await message.answer(question, reply_markup=buttons.as_markup())
 
 
 async def _show_as_families_see_it(message: Message, uow: UnitOfWork, broadcast_id: int) -> None:
