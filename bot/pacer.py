@@ -16,6 +16,8 @@ session's request middleware, so nothing can bypass it, and it keeps:
 - priority: replies first, then case messages, then broadcasts;
 - a pause for everyone when Telegram answers 429 anyway, for as long as it asks.
 
+Groups (negative chat ids, such as the liaisons' group) get one message every three seconds.
+
 Edits, button answers and other calls are not messages and pass straight through.
 """
 
@@ -42,6 +44,7 @@ from aiogram.methods.base import Response, TelegramType
 
 WINDOW = 1.0  # seconds over which both limits are counted
 CHAT_INTERVAL = 1.0
+GROUP_INTERVAL = 3.0  # Telegram allows a bot about 20 messages a minute in one group
 
 # Bot API methods that create messages (what Telegram's limits count).
 MESSAGE_METHODS = frozenset(
@@ -192,9 +195,10 @@ class Pacer:
         busy_in, last_in = (
             (self._chat_pushing, self._chat_pushed) if reply else (self._chat_busy, self._chat_last)
         )
+        interval = self.chat_interval if chat_id > 0 else max(self.chat_interval, GROUP_INTERVAL)
         while True:
             busy = busy_in.get(chat_id, 0)
-            wait = last_in.get(chat_id, 0.0) + self.chat_interval - time.monotonic()
+            wait = last_in.get(chat_id, 0.0) + interval - time.monotonic()
             if not busy and wait <= 0:
                 return
             await asyncio.sleep(max(wait, 0.01) if not busy else 0.05)
@@ -246,7 +250,7 @@ class Pacer:
 
     def _forget_quiet_chats(self, now: float) -> None:
         for last in (self._chat_last, self._chat_pushed):
-            for chat_id in [c for c, t in last.items() if t <= now - self.chat_interval]:
+            for chat_id in [c for c, t in last.items() if t <= now - GROUP_INTERVAL]:
                 del last[chat_id]
 
 

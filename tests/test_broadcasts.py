@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.broadcasts import BroadcastSender
 from bot.i18n import CatalogI18n
+from bot.outbox import OutboxSender
 from bot.services import broadcasts as service
 from bot.services.broadcasts import BroadcastRefused
 from bot.services.drafts import ReviewMode
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import BroadcastCb
-from storage.models import AuditEntry, Broadcast, BroadcastRecipient, User
+from storage.models import AuditEntry, Broadcast, BroadcastRecipient, OutboxMessage, User
 from tests import updates as U
 from tests.conftest import Harness, make_harness
 from tests.families import Family, seed_families
@@ -312,3 +313,63 @@ async def test_review_mode_is_enforced_in_the_service(office: Harness) -> None:
             uow, AUTHOR, frozenset({ADMIN}), number, ReviewMode.FOUR_EYES, "en", AUTHOR
         )
     assert refused.value.reason == "own_broadcast"
+
+
+async def test_a_notice_with_a_photo_goes_as_one_captioned_photo(office: Harness, i18n) -> None:
+    await office.feed(U.text(AUTHOR, "/broadcast uk " + "я" * 900))
+    number = notice_id(office, AUTHOR)
+    await office.feed(U.photo(AUTHOR, "notice-photo", caption="/broadcast photo"))
+    assert "each version can be at most 850 characters" in office.session.texts(AUTHOR)[-1]
+    await office.feed(U.text(AUTHOR, f"/broadcast uk {UK_TEXT}"))
+    await office.feed(U.photo(AUTHOR, "notice-photo", caption="/broadcast photo"))
+    assert "<b>Photo:</b> yes" in office.session.texts(AUTHOR)[-1]
+    await office.feed(U.text(AUTHOR, "/broadcast ru " + "я" * 900))
+    assert "This is too long: 900 characters" in office.session.texts(AUTHOR)[-1]
+    await office.feed(U.press(AUTHOR, BroadcastCb(action="submit", broadcast_id=number).pack()))
+    await office.feed(U.press(REVIEWER, BroadcastCb(action="approve", broadcast_id=number).pack()))
+    session = RecordingSession()
+    await BroadcastSender(UnitOfWork(office.engine), make_bot(session), i18n).send(number)
+    photos = [c for c in session.calls if type(c).__name__ == "SendPhoto"]
+    assert len(photos) == 10 and {p.photo for p in photos} == {"notice-photo"}
+    assert all(UK_TEXT in p.caption for p in photos)
+
+
+async def test_the_team_is_asked_to_approve_without_the_text(
+    engine: AsyncEngine, i18n: CatalogI18n
+) -> None:
+    for group, expected in ((None, {ADMIN, REVIEWER}), (-100777, {-100777})):
+        h = make_harness(engine, i18n, admin_ids=frozenset({ADMIN}), liaison_chat_id=group)
+        await h.feed(U.text(ADMIN, f"/grant {AUTHOR}"))
+        await h.feed(U.text(ADMIN, f"/grant {REVIEWER}"))
+        await h.feed(U.text(AUTHOR, f"/broadcast uk {UK_TEXT}"))
+        number = notice_id(h, AUTHOR)
+        await h.feed(U.press(AUTHOR, BroadcastCb(action="submit", broadcast_id=number).pack()))
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(OutboxMessage.chat_id).where(
+                        OutboxMessage.template == "staff_broadcast",
+                        OutboxMessage.params.contains(f'"broadcast_id": {number}'),
+                    )
+                )
+            ).scalars()
+            assert set(rows) == expected
+        session = RecordingSession()
+        await OutboxSender(UnitOfWork(engine), make_bot(session), i18n).deliver_due()
+        notices = [t for t in session.texts() if f"#{number}" in t]
+        assert notices and all(UK_TEXT not in t and "/broadcasts" in t for t in notices)
+
+
+async def test_admins_see_who_did_what_to_a_notice(office: Harness) -> None:
+    number = await approved(office)
+    await office.feed(U.press(AUTHOR, BroadcastCb(action="pause", broadcast_id=number).pack()))
+    await office.feed(U.text(ADMIN, f"/audit #{number}"))
+    trail = office.session.texts(ADMIN)[-1]
+    for line in (
+        f"{AUTHOR} · broadcast:compose",
+        f"{AUTHOR} · broadcast:submit",
+        f"{REVIEWER} · broadcast:approve",
+        f"{AUTHOR} · broadcast:pause",
+    ):
+        assert line in trail
+    assert UK_TEXT not in trail

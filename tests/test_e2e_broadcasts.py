@@ -255,3 +255,25 @@ async def test_a_killed_process_resumes_the_broadcast_and_nobody_gets_it_twice(
         k: len(v) for k, v in received.items() if len(v) != 1
     }
     assert emu.stats["rate_limited"] == 0
+
+
+async def test_server_errors_and_a_429_are_retried_and_everyone_gets_it_once(
+    limited: TelegramEmulator, engine: AsyncEngine, db_url: str
+) -> None:
+    emu = limited
+    families = mixed(40)
+    await add_families(engine, emu, families)
+    bot = LiveBot(settings_for(emu, db_url, rate=100), emu)
+    await bot.start()
+    try:
+        await compose_and_approve(emu)
+        emu.fail_next(3, status=500, methods=["sendMessage"])
+        emu.fail_next(1, status=429, retry_after=1, methods=["sendMessage"])
+        await emu.wait_for_message(REVIEWER, contains="has finished", timeout=30)
+    finally:
+        await bot.stop()
+    assert all(len(got) == 1 for got in family_messages(emu, families).values())
+    injected = [e.error_code for e in emu.errors if e.injected]
+    assert sorted(injected) == [429, 500, 500, 500]  # no 429 of the emulator's own limits
+    progress = [m for m in emu.sent_to(REVIEWER) if "Sent 40 of 40" in (m.content or "")]
+    assert progress and not progress[0].inline_markup  # the progress message, final

@@ -119,3 +119,11 @@ async def test_a_reply_waits_a_second_after_a_message_the_bot_sent_on_its_own() 
     await _send(pacer, 7, Priority.REPLY, log)
     (_s0, end0, _c0, _p0), (start1, _e1, _c1, _p1) = log
     assert start1 >= end0 + 1.0
+
+
+async def test_a_group_gets_one_message_every_three_seconds() -> None:
+    pacer = Pacer(100)
+    log: list = []
+    await asyncio.gather(*(_send(pacer, -100123, Priority.CASE, log) for _ in range(2)))
+    (_s0, end0, _c0, _p0), (start1, _e1, _c1, _p1) = sorted(log)
+    assert start1 >= end0 + 3.0

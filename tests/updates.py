@@ -46,12 +46,18 @@ def text(user_id: int, value: str, language_code: str | None = "en") -> Update:
 
 
 def photo(
-    user_id: int, file_id: str, language_code: str | None = "en", media_group_id: str | None = None
+    user_id: int,
+    file_id: str,
+    language_code: str | None = "en",
+    media_group_id: str | None = None,
+    caption: str | None = None,
 ) -> Update:
     sizes = [PhotoSize(file_id=file_id, file_unique_id=file_id + "u", width=800, height=600)]
     return Update(
         update_id=next(_update_ids),
-        message=_message(user_id, language_code, photo=sizes, media_group_id=media_group_id),
+        message=_message(
+            user_id, language_code, photo=sizes, media_group_id=media_group_id, caption=caption
+        ),
     )
 
 

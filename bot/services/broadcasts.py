@@ -296,7 +296,8 @@ async def submit(
     broadcast_id: int,
     staff_targets: tuple[int, ...] | None = None,
 ) -> BroadcastView:
-    """Hand the notice over for approval; the team is told (without its text)."""
+    """Hand the notice over for approval; the team is told (without its text): in
+    `staff_targets` (the liaison group), or else each liaison and admin but the author."""
 
     def work(tx: Tx) -> BroadcastView:
         _require_liaison(tx, actor_id, admin_ids, "broadcast:submit")

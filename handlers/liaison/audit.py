@@ -1,4 +1,4 @@
-"""/audit CODE: who did what to a case, for admins."""
+"""/audit CODE or /audit #12: who did what to a case or a general notice, for admins."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from handlers.routing import RouterSpec
 
 router = RouterSpec("staff.audit")
 
-AUDIT_COMMANDS = (("audit", N_("Audit trail of a case")),)
+AUDIT_COMMANDS = (("audit", N_("Audit trail of a case or a general notice")),)
 
 
 @router.message(Command("audit"))
@@ -21,11 +21,18 @@ async def audit(
     message: Message, command: CommandObject, uow: UnitOfWork, admin_ids: frozenset[int]
 ) -> None:
     assert message.from_user
-    code = normalize_reference_code(command.args or "")
-    if code is None:
-        await message.answer(_("Please add the reference code: /audit HW-7K3P-9Q"))
+    argument = (command.args or "").strip()
+    code = normalize_reference_code(argument)
+    if argument.startswith("#") and argument[1:].isdigit():
+        code, target = argument, f"broadcast:{int(argument[1:])}"
+    elif code is not None:
+        target = f"case:{code}"
+    else:
+        await message.answer(
+            _("Please add the reference code: /audit HW-7K3P-9Q (or /audit #12 for a notice)")
+        )
         return
-    entries = await access.audit_trail(uow, message.from_user.id, admin_ids, f"case:{code}")
+    entries = await access.audit_trail(uow, message.from_user.id, admin_ids, target)
     if not entries:
         await message.answer(_("Nothing is recorded for {code}.").format(code=code))
         return

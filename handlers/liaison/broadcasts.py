@@ -23,6 +23,7 @@ from bot.i18n import N_, _, format_day, ngettext
 from bot.services import broadcasts as service
 from bot.services.broadcasts import BroadcastRefused, BroadcastView, Preview
 from bot.services.drafts import ReviewMode
+from bot.services.notices import StaffRouting
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import BroadcastCb
 from handlers.keyboards import Buttons, keyboard
@@ -341,6 +342,7 @@ async def on_button(
     review_mode: str = "four_eyes",
     default_locale: str = "en",
     broadcasts: BroadcastSender | None = None,
+    staff_routing: StaffRouting | None = None,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     actor = query.from_user.id
@@ -370,7 +372,9 @@ async def on_button(
             await query.answer()
             await _show_as_families_see_it(message, uow, broadcast_id)
         elif action == "submit":
-            await service.submit(uow, actor, admin_ids, broadcast_id)
+            group = staff_routing.group_chat_id if staff_routing else None
+            targets = (group,) if group is not None else None
+            await service.submit(uow, actor, admin_ids, broadcast_id, targets)
             await query.answer(_("Submitted. Another liaison will review it."))
             await _show_card(message, uow, broadcast_id, actor, default_locale, edit=True)
         elif action == "discard":
