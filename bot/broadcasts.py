@@ -152,7 +152,6 @@ class BroadcastSender:
         self.progress_interval = progress_interval
         self._wake = asyncio.Event()
         self._stopping = False
-        self.sent = 0
 
     # ---- control -----------------------------------------------------------------------
 
@@ -282,7 +281,6 @@ class BroadcastSender:
             run.writing = True
             try:
                 await self._write(run.view.id, batch)
-                self.sent += sum(1 for outcome in batch if outcome.state == "sent")
             finally:
                 run.writing = False
                 run.idle.set()

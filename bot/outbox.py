@@ -74,7 +74,7 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
         row.attempts += 1
         row.next_attempt_at = now + LEASE
         user = tx.users.get(row.chat_id)
-        if row.template in STAFF_TEMPLATES or row.template == "staff_broadcast":
+        if row.template in STAFF_TEMPLATES:
             # The team's language, not the family's.
             locale = (user.locale if user else None) or default_locale
             summary = staff_summary(request) if request else None

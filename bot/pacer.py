@@ -110,8 +110,6 @@ class Pacer:
         self._chat_pushing: dict[int, int] = {}
         self._chat_pushed: dict[int, float] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
-        self.granted = 0
-        self.paused_total = 0.0
 
     # ---- the global limit -------------------------------------------------------------
 
@@ -132,7 +130,6 @@ class Pacer:
         now = time.monotonic()
         if not self._waiting and self._fits(count, now):
             self._in_flight += count
-            self.granted += count
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (int(priority), next(self._order), count, future))
@@ -160,7 +157,6 @@ class Pacer:
             if self._fits(count, now):
                 heapq.heappop(self._waiting)
                 self._in_flight += count
-                self.granted += count
                 future.set_result(None)
                 continue
             if now < self._paused_until:
@@ -181,9 +177,7 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends for `seconds`."""
         until = time.monotonic() + seconds
-        if until > self._paused_until:
-            self.paused_total += until - max(self._paused_until, time.monotonic())
-            self._paused_until = until
+        self._paused_until = max(self._paused_until, until)
         if self._waiting:
             self._kick()
 
@@ -223,7 +217,6 @@ class Pacer:
             if abort is not None and abort():
                 # Give the slot back unused: nothing went out, so nothing is counted.
                 self._in_flight -= count
-                self.granted -= count
                 if self._waiting:
                     self._kick()
                 raise SendAborted()

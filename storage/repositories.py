@@ -429,13 +429,10 @@ class BroadcastRepository:
         return total
 
     def claim(self, broadcast_id: int, chat_ids: Sequence[int], lease_until: datetime) -> None:
-        r = BroadcastRecipient
-        for start in range(0, len(chat_ids), 500):
-            self.session.execute(
-                update(r)
-                .where(r.broadcast_id == broadcast_id, r.chat_id.in_(chat_ids[start : start + 500]))
-                .values(state="sending", attempts=r.attempts + 1, next_attempt_at=lease_until)
-            )
+        attempts = BroadcastRecipient.attempts + 1
+        self.set_state(
+            broadcast_id, chat_ids, "sending", attempts=attempts, next_attempt_at=lease_until
+        )
 
     def cancel_pending(self, broadcast_id: int) -> int:
         r = BroadcastRecipient

@@ -12,6 +12,7 @@ approves. Approving fixes the recipients (one row each) and starts the sending
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -175,30 +176,49 @@ def _own_composing(tx: Tx, actor_id: int, broadcast_id: int) -> Broadcast:
 # ---- composing --------------------------------------------------------------------------
 
 
+def _composing_of(
+    tx: Tx, actor_id: int, admin_ids: frozenset[int], fallback: tuple[str, ...]
+) -> Broadcast:
+    _require_liaison(tx, actor_id, admin_ids, "broadcast:compose")
+    broadcast = tx.broadcasts.composing_by(actor_id)
+    if broadcast is None:
+        broadcast = Broadcast(
+            author_id=actor_id,
+            state="composing",
+            audience="all",
+            fallback=",".join(fallback),
+            created_at=utcnow(),
+            opted_out=0,
+            unreachable=0,
+        )
+        tx.broadcasts.add(broadcast)
+        tx.session.flush()
+        tx.audit.record(actor_id, "broadcast:compose", f"broadcast:{broadcast.id}")
+    return broadcast
+
+
+async def _change_composing(
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    fallback: tuple[str, ...],
+    change: Callable[[Broadcast], None],
+) -> BroadcastView:
+    """Apply `change` to the actor's notice in progress (a new one if there is none)."""
+
+    def work(tx: Tx) -> BroadcastView:
+        broadcast = _composing_of(tx, actor_id, admin_ids, fallback)
+        change(broadcast)
+        return _view(tx, broadcast)
+
+    return await uow.run(work)
+
+
 async def compose(
     uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], fallback: tuple[str, ...]
 ) -> BroadcastView:
     """The actor's notice in progress, or a new empty one."""
-
-    def work(tx: Tx) -> BroadcastView:
-        _require_liaison(tx, actor_id, admin_ids, "broadcast:compose")
-        broadcast = tx.broadcasts.composing_by(actor_id)
-        if broadcast is None:
-            broadcast = Broadcast(
-                author_id=actor_id,
-                state="composing",
-                audience="all",
-                fallback=",".join(fallback),
-                created_at=utcnow(),
-                opted_out=0,
-                unreachable=0,
-            )
-            tx.broadcasts.add(broadcast)
-            tx.session.flush()
-            tx.audit.record(actor_id, "broadcast:compose", f"broadcast:{broadcast.id}")
-        return _view(tx, broadcast)
-
-    return await uow.run(work)
+    return await _change_composing(uow, actor_id, admin_ids, fallback, lambda _broadcast: None)
 
 
 async def set_text(
@@ -212,17 +232,14 @@ async def set_text(
     """Set (or with None, remove) the version in `locale` of the actor's notice."""
     if locale not in SUPPORTED_LOCALES:
         raise ValueError(locale)
-    view = await compose(uow, actor_id, admin_ids, fallback)
 
-    def work(tx: Tx) -> BroadcastView:
-        broadcast = _own_composing(tx, actor_id, view.id)
+    def change(broadcast: Broadcast) -> None:
         limit = MAX_CAPTION_TEXT if broadcast.photo_file_id else MAX_TEXT
         if text is not None and len(text) > limit:
             raise BroadcastRefused("too_long")
         setattr(broadcast, f"text_{locale}", text)
-        return _view(tx, broadcast)
 
-    return await uow.run(work)
+    return await _change_composing(uow, actor_id, admin_ids, fallback, change)
 
 
 async def set_photo(
@@ -232,16 +249,12 @@ async def set_photo(
     fallback: tuple[str, ...],
     photo_file_id: str | None,
 ) -> BroadcastView:
-    view = await compose(uow, actor_id, admin_ids, fallback)
-
-    def work(tx: Tx) -> BroadcastView:
-        broadcast = _own_composing(tx, actor_id, view.id)
+    def change(broadcast: Broadcast) -> None:
         if photo_file_id and any(len(t) > MAX_CAPTION_TEXT for t in texts_of(broadcast).values()):
             raise BroadcastRefused("too_long_for_photo")
         broadcast.photo_file_id = photo_file_id
-        return _view(tx, broadcast)
 
-    return await uow.run(work)
+    return await _change_composing(uow, actor_id, admin_ids, fallback, change)
 
 
 async def set_audience(
@@ -272,6 +285,20 @@ async def preview(
         broadcast = _load(tx, broadcast_id)
         _recipients, summary = _audience_split(tx, broadcast, default_locale)
         return _view(tx, broadcast), summary
+
+    return await uow.run(work)
+
+
+async def card(
+    uow: UnitOfWork, broadcast_id: int, default_locale: str
+) -> tuple[BroadcastView, Preview | None]:
+    """What a liaison's card shows: before approval the preview, after it the counts."""
+
+    def work(tx: Tx) -> tuple[BroadcastView, Preview | None]:
+        broadcast = _load(tx, broadcast_id)
+        if broadcast.state in ("composing", "awaiting_approval"):
+            return _view(tx, broadcast), _audience_split(tx, broadcast, default_locale)[1]
+        return _view(tx, broadcast, with_counts=True), None
 
     return await uow.run(work)
 
@@ -329,10 +356,10 @@ async def approve(
     mode: ReviewMode,
     default_locale: str,
     progress_chat_id: int,
-) -> tuple[BroadcastView, Preview]:
+) -> BroadcastView:
     """Approve and start sending: the recipients are fixed now, one row each."""
 
-    def work(tx: Tx) -> tuple[BroadcastView, Preview]:
+    def work(tx: Tx) -> tuple[BroadcastView, int]:
         _require_liaison(tx, actor_id, admin_ids, "broadcast:approve")
         broadcast = _load(tx, broadcast_id, for_update=True)
         target = f"broadcast:{broadcast.id}"
@@ -351,11 +378,11 @@ async def approve(
         if not recipients:
             broadcast.state, broadcast.finished_at = "done", utcnow()
         tx.audit.record(actor_id, "broadcast:approve", target)
-        return _view(tx, broadcast, with_counts=True), summary
+        return _view(tx, broadcast, with_counts=True), summary.recipients
 
-    view, summary = await uow.run(work)
-    log.info("broadcast %s approved by %s: %d recipients", view.id, actor_id, summary.recipients)
-    return view, summary
+    view, recipients = await uow.run(work)
+    log.info("broadcast %s approved by %s: %d recipients", view.id, actor_id, recipients)
+    return view
 
 
 async def decline(

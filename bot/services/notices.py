@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.services.uow import Tx
 from storage.models import TracingRequest
 
-STAFF_TEMPLATES = frozenset({"staff_new", "staff_info"})
+STAFF_TEMPLATES = frozenset({"staff_new", "staff_info", "staff_broadcast"})
 
 
 @dataclass(frozen=True)

@@ -250,10 +250,7 @@ async def _show_card(
     *,
     edit: bool = False,
 ) -> None:
-    view, preview = await service.preview(uow, broadcast_id, default_locale)
-    if view.state not in ("composing", "awaiting_approval"):
-        view = await service.get(uow, broadcast_id)
-        preview = None
+    view, preview = await service.card(uow, broadcast_id, default_locale)
     text, markup = card_text(view, preview), card_keyboard(view, viewer_id)
     if edit:
         with contextlib.suppress(TelegramBadRequest):  # unchanged
@@ -396,7 +393,7 @@ async def on_button(
                 BroadcastCb(action="confirm", broadcast_id=broadcast_id),
             )
         elif action in ("approve", "confirm"):
-            view, _preview = await service.approve(
+            view = await service.approve(
                 uow,
                 actor,
                 admin_ids,
