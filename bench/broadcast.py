@@ -39,7 +39,7 @@ from bot.broadcasts import BroadcastSender
 from bot.config import load_settings
 from bot.i18n import build_i18n
 from bot.services import broadcasts as service
-from bot.services.drafts import ReviewMode
+from bot.domain.review import ReviewMode
 from bot.services.uow import UnitOfWork
 from storage.db import create_engine
 from storage.migrate import upgrade_database

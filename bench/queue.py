@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import build_dispatcher
 from bot.domain.reference import new_reference_code
 from bot.i18n import build_i18n
-from handlers.callbacks import QueueCb
+from bot.texts.callbacks import QueueCb
 from storage.db import create_engine
 from storage.fsm import SQLAlchemyStorage
 from storage.migrate import upgrade_database

@@ -18,13 +18,14 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, ErrorEvent
+from aiogram.types import ErrorEvent
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import SUPPORTED_LOCALES
 from bot.broadcasts import BroadcastSender
 from bot.config import Settings
-from bot.i18n import N_, CatalogI18n, _, build_i18n
+from bot.i18n import CatalogI18n, _, build_i18n
+from bot.menus import register_commands, show_all_staff_menus
 from bot.middlewares import LocaleCache, LocaleMiddleware, UnitOfWorkMiddleware
 from bot.outbox import OutboxSender
 from bot.pacer import Pacer, PacerMiddleware
@@ -153,30 +154,6 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-FAMILY_COMMANDS = (
-    ("new", N_("New tracing request")),
-    ("status", N_("My requests and their status")),
-    ("add", N_("Add information to a request")),
-    ("language", N_("Choose the language")),
-    ("help", N_("What this bot can do")),
-    ("privacy", N_("What we store and who sees it")),
-    ("notices", N_("General notices on or off")),
-    ("cancel", N_("Stop what you are doing")),
-)
-
-
-async def register_commands(bot: Bot, i18n: CatalogI18n) -> None:
-    """The command menu in every language, and in the default one for everyone else."""
-    scope = BotCommandScopeAllPrivateChats()
-    for language in (None, *SUPPORTED_LOCALES):
-        locale = language or i18n.default_locale
-        commands = [
-            BotCommand(command=name, description=i18n.gettext(description, locale=locale))
-            for name, description in FAMILY_COMMANDS
-        ]
-        await bot.set_my_commands(commands, scope=scope, language_code=language)
-
-
 async def create_app(settings: Settings, *, migrate: bool = True) -> App:
     engine = create_engine(settings.database_url)
     if migrate:
@@ -211,7 +188,9 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         me = await bot.get_me()
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, app.i18n)
-        await register_staff_menus(bot, app)
+        await show_all_staff_menus(
+            bot, UnitOfWork(app.engine), frozenset(settings.admin_ids), app.i18n
+        )
         outbox = OutboxSender(UnitOfWork(app.engine), bot, app.i18n, bot_username=me.username or "")
         delivering = asyncio.create_task(outbox.run())
         broadcasts = BroadcastSender(
@@ -256,18 +235,6 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         await asyncio.gather(*background, return_exceptions=True)
         await bot.session.close()
         await app.close()
-
-
-async def register_staff_menus(bot: Bot, app: App) -> None:
-    """Admins and liaisons see their extra commands; nobody else does."""
-    from bot.services import access
-    from handlers.liaison.menus import show_staff_menu
-
-    uow = UnitOfWork(app.engine)
-    admin_ids = frozenset(app.settings.admin_ids)
-    with app.i18n.context():
-        for member in await access.list_liaisons(uow, admin_ids):
-            await show_staff_menu(bot, uow, member.user_id, admin_ids)
 
 
 PURGE_INTERVAL_SECONDS = 6 * 3600

@@ -29,12 +29,16 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramRetryAfter,
 )
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
+from bot.domain.states import BROADCASTS, BroadcastState, RecipientState
 from bot.pacer import Priority, SendAborted, traffic
 from bot.services import broadcasts as service
 from bot.services.broadcasts import BroadcastView
 from bot.services.uow import Tx, UnitOfWork
+from bot.texts.family import broadcast_message
+from bot.texts.staff import final_report, progress_keyboard, progress_text
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -47,21 +51,21 @@ MAX_BACKOFF = timedelta(minutes=5)
 @dataclass(frozen=True)
 class Outcome:
     chat_id: int
-    state: str  # sent | blocked | failed | pending
+    state: RecipientState  # sent, blocked, failed, or pending again
     error: str | None = None
     retry_at: datetime | None = None
 
 
 def _record(tx: Tx, broadcast_id: int, outcomes: list[Outcome]) -> None:
     now = utcnow()
-    by_state: dict[tuple[str, str | None], list[int]] = {}
+    by_state: dict[tuple[RecipientState, str | None], list[int]] = {}
     for outcome in outcomes:
-        if outcome.state == "pending":
+        if outcome.state is RecipientState.PENDING:
             tx.broadcasts.set_state(
                 broadcast_id,
                 [outcome.chat_id],
-                "pending",
-                only_from=("sending",),
+                RecipientState.PENDING,
+                only_from=(RecipientState.SENDING,),
                 next_attempt_at=outcome.retry_at or now,
                 last_error=outcome.error,
             )
@@ -69,17 +73,19 @@ def _record(tx: Tx, broadcast_id: int, outcomes: list[Outcome]) -> None:
         by_state.setdefault((outcome.state, outcome.error), []).append(outcome.chat_id)
     for (state, error), chat_ids in by_state.items():
         values: dict[str, object] = {"last_error": error}
-        if state == "sent":
+        if state is RecipientState.SENT:
             values["sent_at"] = now
-        tx.broadcasts.set_state(broadcast_id, chat_ids, state, only_from=("sending",), **values)
-        if state == "blocked":
+        tx.broadcasts.set_state(
+            broadcast_id, chat_ids, state, only_from=(RecipientState.SENDING,), **values
+        )
+        if state is RecipientState.BLOCKED:
             tx.broadcasts.mark_blocked_users(chat_ids)
 
 
 def _claim(tx: Tx, broadcast_id: int, limit: int) -> list[tuple[int, str, int]] | None:
     """The next recipients, claimed; None once the broadcast is no longer sending."""
     broadcast = tx.broadcasts.get(broadcast_id)
-    if broadcast is None or broadcast.state != "sending":
+    if broadcast is None or broadcast.state != BroadcastState.SENDING:
         return None
     now = utcnow()
     due = list(tx.broadcasts.due(broadcast_id, now, limit))
@@ -90,21 +96,27 @@ def _claim(tx: Tx, broadcast_id: int, limit: int) -> list[tuple[int, str, int]] 
 def _finish_if_complete(tx: Tx, broadcast_id: int) -> tuple[bool, datetime | None]:
     """(finished, when the next retry is due)."""
     broadcast = tx.broadcasts.get(broadcast_id)
-    if broadcast is None or broadcast.state != "sending":
+    if broadcast is None or broadcast.state != BroadcastState.SENDING:
         return True, None
     next_due = tx.broadcasts.next_due(broadcast_id)
     if next_due is not None:
         return False, next_due
-    broadcast.state, broadcast.finished_at = "done", utcnow()
+    broadcast.state = BROADCASTS.move(broadcast.state, BroadcastState.DONE)
+    broadcast.finished_at = utcnow()
     return True, None
 
 
 def _release(tx: Tx, broadcast_id: int, chat_ids: list[int]) -> None:
     """Claimed but not sent (paused, cancelled or stopping): back to pending, or cancelled."""
     broadcast = tx.broadcasts.get(broadcast_id)
-    state = "cancelled" if broadcast is None or broadcast.state == "cancelled" else "pending"
+    cancelled = broadcast is None or broadcast.state == BroadcastState.CANCELLED
+    state = RecipientState.CANCELLED if cancelled else RecipientState.PENDING
     tx.broadcasts.set_state(
-        broadcast_id, chat_ids, state, only_from=("sending",), next_attempt_at=utcnow()
+        broadcast_id,
+        chat_ids,
+        state,
+        only_from=(RecipientState.SENDING,),
+        next_attempt_at=utcnow(),
     )
 
 
@@ -152,12 +164,21 @@ class BroadcastSender:
         self.progress_interval = progress_interval
         self._wake = asyncio.Event()
         self._stopping = False
+        # What each progress message shows now: an edit that changes nothing is a needless
+        # call, and Telegram answers it with 400 "message is not modified".
+        self._shown: dict[int, tuple[str, str]] = {}
 
     # ---- control -----------------------------------------------------------------------
 
     def wake(self) -> None:
         """Something changed (approved, paused, resumed, cancelled): look again now."""
         self._wake.set()
+
+    def progress_shown(
+        self, broadcast_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        """A handler put this on the progress message (when it was pressed)."""
+        self._shown[broadcast_id] = (text, _signature(markup))
 
     def stop(self) -> None:
         """Finish the messages in flight, record them, hand back the rest, and return."""
@@ -172,7 +193,7 @@ class BroadcastSender:
             while not self._stopping:
                 try:
                     running = await self.uow.run(
-                        lambda tx: [b.id for b in tx.broadcasts.in_state("sending")]
+                        lambda tx: [b.id for b in tx.broadcasts.in_state(BroadcastState.SENDING)]
                     )
                     if running:
                         await self.send(running[0])
@@ -299,11 +320,9 @@ class BroadcastSender:
 
     async def _halted(self, broadcast_id: int) -> bool:
         view = await service.get(self.uow, broadcast_id)
-        return view.state != "sending"
+        return view.state != BroadcastState.SENDING
 
     async def _render(self, view: BroadcastView) -> dict[str, str]:
-        from handlers.texts import broadcast_message
-
         rendered = {}
         for version, text in view.texts.items():
             with self.i18n.context(), self.i18n.use_locale(version):
@@ -318,21 +337,23 @@ class BroadcastSender:
             else:
                 await self.bot.send_message(chat_id, text)
         except TelegramForbiddenError:
-            return Outcome(chat_id, "blocked", "403")
+            return Outcome(chat_id, RecipientState.BLOCKED, "403")
         except TelegramBadRequest as error:
             reason = "chat not found" if "chat not found" in error.message.lower() else "400"
-            return Outcome(chat_id, "failed", reason)
+            return Outcome(chat_id, RecipientState.FAILED, reason)
         except TelegramRetryAfter as error:
             retry_at = utcnow() + timedelta(seconds=error.retry_after)
-            return Outcome(chat_id, "pending", "429", retry_at)
+            return Outcome(chat_id, RecipientState.PENDING, "429", retry_at)
         except (TimeoutError, TelegramAPIError, OSError) as error:
             # Server and network errors, already retried in the session.
             name = type(error).__name__[:64]
             if attempts + 1 >= MAX_ATTEMPTS:
-                return Outcome(chat_id, "failed", name)
+                return Outcome(chat_id, RecipientState.FAILED, name)
             backoff = min(MAX_BACKOFF, timedelta(seconds=5 * 2**attempts))
-            return Outcome(chat_id, "pending", name, utcnow() + backoff * random.uniform(0.8, 1.2))
-        return Outcome(chat_id, "sent")
+            return Outcome(
+                chat_id, RecipientState.PENDING, name, utcnow() + backoff * random.uniform(0.8, 1.2)
+            )
+        return Outcome(chat_id, RecipientState.SENT)
 
     # ---- progress and the final report -------------------------------------------------
 
@@ -341,26 +362,24 @@ class BroadcastSender:
         return stored or self.i18n.default_locale
 
     async def _progress_loop(self, broadcast_id: int) -> None:
-        shown = ""
         while True:
             await asyncio.sleep(self.progress_interval)
             try:
-                shown = await self._show_progress(broadcast_id, shown)
+                await self._show_progress(broadcast_id)
             except Exception:
                 log.warning("could not update the progress of broadcast %s", broadcast_id)
 
-    async def _show_progress(self, broadcast_id: int, shown: str, *, final: bool = False) -> str:
-        from handlers.liaison.broadcasts import progress_keyboard, progress_text
-
+    async def _show_progress(self, broadcast_id: int, *, final: bool = False) -> None:
         view = await service.get(self.uow, broadcast_id)
         if view.progress_chat_id is None or view.progress_message_id is None:
-            return shown
+            return
         locale = await self._staff_locale(view.progress_chat_id)
         with self.i18n.context(), self.i18n.use_locale(locale):
             text = progress_text(view)
             markup = None if final else progress_keyboard(view)
-        if text == shown:
-            return shown
+        shown = (text, _signature(markup))
+        if self._shown.get(broadcast_id) == shown:
+            return
         with traffic(Priority.CASE), contextlib.suppress(TelegramBadRequest):
             await self.bot.edit_message_text(
                 text=text,
@@ -368,17 +387,17 @@ class BroadcastSender:
                 message_id=view.progress_message_id,
                 reply_markup=markup,
             )
-        return text
+        self._shown[broadcast_id] = shown
+        if final:
+            self._shown.pop(broadcast_id, None)
 
     async def _report(self, broadcast_id: int) -> None:
         """When a broadcast has ended: the final counts, to whoever started and wrote it."""
-        from handlers.liaison.broadcasts import final_report
-
         view = await service.get(self.uow, broadcast_id)
-        if view.state not in ("done", "cancelled"):
+        if view.state not in (BroadcastState.DONE, BroadcastState.CANCELLED):
             return  # paused, or the sender is stopping: it goes on later
         with contextlib.suppress(Exception):
-            await self._show_progress(broadcast_id, "", final=True)
+            await self._show_progress(broadcast_id, final=True)
         targets = {view.author_id}
         if view.progress_chat_id is not None:
             targets.add(view.progress_chat_id)
@@ -395,3 +414,10 @@ class BroadcastSender:
                     broadcast_id,
                     type(error).__name__,
                 )
+
+
+def _signature(markup: InlineKeyboardMarkup | None) -> str:
+    """Buttons compared by what they are; no buttons and an empty keyboard look alike."""
+    if markup is None or not markup.inline_keyboard:
+        return ""
+    return markup.model_dump_json()

@@ -26,11 +26,14 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
+from bot.domain.states import OUTBOX, OutboxState
 from bot.domain.statuses import RequestStatus
 from bot.pacer import Priority, traffic
 from bot.services.drafts import approved_text
 from bot.services.notices import STAFF_TEMPLATES, StaffSummary, staff_summary
 from bot.services.uow import Tx, UnitOfWork
+from bot.texts.family import liaison_message, status_notice
+from bot.texts.staff import broadcast_awaits, staff_notice
 from storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -67,10 +70,11 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
             content = approved_text(tx, json.loads(row.params).get("draft_id", 0))
             if content is None:
                 # Not approved (or gone): the relay refuses, whatever put the row here.
-                row.state, row.last_error = "failed", "not approved"
+                row.state = OUTBOX.move(row.state, OutboxState.FAILED)
+                row.last_error = "not approved"
                 log.error("outbox %s: liaison message without an approved draft", row.id)
                 continue
-        row.state = "sending"
+        row.state = OUTBOX.move(row.state, OutboxState.SENDING)
         row.attempts += 1
         row.next_attempt_at = now + LEASE
         user = tx.users.get(row.chat_id)
@@ -83,6 +87,7 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
                 request.locale if request else default_locale
             )
             summary = None
+        text, photo, kind = content or (None, None, None)
         claimed.append(
             Claimed(
                 row.id,
@@ -92,7 +97,9 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
                 request.code if request else "",
                 locale,
                 row.attempts,
-                *(content or (None, None, None)),
+                text,
+                photo,
+                kind,
                 summary,
             )
         )
@@ -102,7 +109,7 @@ def _claim(tx: Tx, now: datetime, limit: int, default_locale: str) -> list[Claim
 def _finish(
     tx: Tx,
     message_id: int,
-    state: str,
+    state: OutboxState,
     *,
     error: str | None = None,
     retry_at: datetime | None = None,
@@ -111,13 +118,17 @@ def _finish(
     if row is None:
         return
     row.last_error = error
-    if state == "pending":
-        row.state, row.next_attempt_at = "pending", retry_at or utcnow()
+    row.state = OUTBOX.move(row.state, state)
+    if state is OutboxState.PENDING:
+        row.next_attempt_at = retry_at or utcnow()
         return
-    row.state = state
-    if state == "sent":
+    if state is OutboxState.SENT:
         row.sent_at = utcnow()
-    if state == "unreachable" and row.request_id is not None and row.template in FAMILY_TEMPLATES:
+    if (
+        state is OutboxState.UNREACHABLE
+        and row.request_id is not None
+        and row.template in FAMILY_TEMPLATES
+    ):
         request = tx.requests.get(row.request_id)
         if request is not None:
             request.family_unreachable = True
@@ -127,8 +138,9 @@ def _finish(
 def _release(tx: Tx, messages: list[Claimed]) -> None:
     for message in messages:
         row = tx.outbox.get(message.id)
-        if row is not None and row.state == "sending":
-            row.state, row.attempts, row.next_attempt_at = "pending", row.attempts - 1, utcnow()
+        if row is not None and row.state == OutboxState.SENDING:
+            row.state = OUTBOX.move(row.state, OutboxState.PENDING)
+            row.attempts, row.next_attempt_at = row.attempts - 1, utcnow()
 
 
 class OutboxSender:
@@ -147,10 +159,6 @@ class OutboxSender:
         self._wake.set()
 
     def render(self, message: Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
-        from handlers.liaison.broadcasts import broadcast_awaits
-        from handlers.liaison.notices import staff_notice
-        from handlers.texts import liaison_message, status_notice
-
         with self.i18n.context(), self.i18n.use_locale(message.locale):
             if message.template == "status":
                 text = status_notice(
@@ -190,7 +198,8 @@ class OutboxSender:
         for index, message in enumerate(messages):
             if self._stopping:
                 # Shutting down: hand back what was claimed but not tried, for the next start.
-                await self.uow.run(lambda tx, rest=messages[index:]: _release(tx, rest))
+                rest = messages[index:]
+                await self.uow.run(lambda tx: _release(tx, rest))
                 return index
             await self._deliver(message)
         return len(messages)
@@ -210,23 +219,23 @@ class OutboxSender:
                 await self.bot.send_message(message.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as error:
             retry_at = utcnow() + timedelta(seconds=error.retry_after)
-            await self._finish(message.id, "pending", error="429", retry_at=retry_at)
+            await self._finish(message.id, OutboxState.PENDING, error="429", retry_at=retry_at)
         except TelegramForbiddenError:
             log.warning("outbox %s: the family blocked the bot", message.id)
-            await self._finish(message.id, "unreachable", error="403")
+            await self._finish(message.id, OutboxState.UNREACHABLE, error="403")
         except TelegramBadRequest as error:
             log.warning("outbox %s: refused by Telegram (%s)", message.id, type(error).__name__)
-            await self._finish(message.id, "failed", error="400")
+            await self._finish(message.id, OutboxState.FAILED, error="400")
         except (TelegramServerError, TelegramNetworkError) as error:
             backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** min(message.attempts, 10)))
             retry_at = utcnow() + backoff * random.uniform(0.8, 1.2)
             await self._finish(
-                message.id, "pending", error=type(error).__name__[:64], retry_at=retry_at
+                message.id, OutboxState.PENDING, error=type(error).__name__[:64], retry_at=retry_at
             )
         else:
-            await self._finish(message.id, "sent")
+            await self._finish(message.id, OutboxState.SENT)
 
-    async def _finish(self, message_id: int, state: str, **kwargs: object) -> None:
+    async def _finish(self, message_id: int, state: OutboxState, **kwargs: object) -> None:
         await self.uow.run(lambda tx: _finish(tx, message_id, state, **kwargs))  # type: ignore[arg-type]
 
     def stop(self) -> None:

@@ -36,7 +36,8 @@ class RetryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):
+        polling = isinstance(method, GetUpdates)  # a flag: narrowing would lose the type
+        if polling:
             return await make_request(bot, method)
         attempt = 1
         while True:

@@ -26,29 +26,3 @@ class CancelCb(CallbackData, prefix="cx1"):
 class RequestCb(CallbackData, prefix="rq1"):
     action: str  # view | add | list | done
     request_id: int = 0
-
-
-class CaseCb(CallbackData, prefix="cs1"):
-    """Liaison actions on a case; the case is reloaded and the role checked on every press."""
-
-    action: str  # take | release | move | close | reason | card
-    request_id: int
-    value: str = ""
-
-
-class DraftCb(CallbackData, prefix="dr1"):
-    action: str  # approve | confirm
-    draft_id: int
-
-
-class QueueCb(CallbackData, prefix="qu1"):
-    page: int = 0
-    status: str = ""  # empty: every status
-
-
-class BroadcastCb(CallbackData, prefix="bc1"):
-    """General notices: the notice is reloaded and the role checked on every press."""
-
-    action: str  # open | aud | audmenu | show | submit | discard | approve | confirm | ...
-    broadcast_id: int
-    value: str = ""

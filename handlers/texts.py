@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.domain.statuses import (
-    CLOSE_REASON_LABELS,
-    STATUS_LABELS,
-    STATUS_MEANINGS,
-    CloseReason,
-    RequestStatus,
-)
 from bot.i18n import _, ngettext
+from bot.texts.common import (  # noqa: F401 (shared with the family handlers)
+    LANGUAGE_NAMES,
+    close_reason_label,
+    h,
+    status_label,
+    status_meaning,
+    too_long,
+)
+from bot.texts.keyboards import column, keyboard
 from handlers.callbacks import LanguageCb, MenuCb
-from handlers.keyboards import column, keyboard
-
-LANGUAGE_NAMES = {"uk": "Українська", "ru": "Русский", "en": "English"}
-
-
-def h(value: object) -> str:
-    """Escape anything a user typed before it goes into an HTML message."""
-    return escape(str(value), quote=False)
-
-
-def too_long(length: int, limit: int) -> str:
-    return _("This is too long: {length} characters. Please keep it under {limit}.").format(
-        length=length, limit=limit
-    )
 
 
 def welcome_text() -> str:
@@ -106,46 +92,3 @@ def language_keyboard() -> InlineKeyboardMarkup:
     return column(
         (name, LanguageCb(locale=locale).pack()) for locale, name in LANGUAGE_NAMES.items()
     )
-
-
-def status_label(status: RequestStatus) -> str:
-    return _(STATUS_LABELS[status])
-
-
-def status_meaning(status: RequestStatus) -> str:
-    return _(STATUS_MEANINGS[status])
-
-
-def close_reason_label(reason: str | None) -> str:
-    try:
-        return _(CLOSE_REASON_LABELS[CloseReason(reason)])
-    except ValueError:
-        return _(CLOSE_REASON_LABELS[CloseReason.OTHER])
-
-
-def status_notice(code: str, status: RequestStatus, reason: str | None) -> str:
-    """What a family is told when its request changes status: a fixed template."""
-    label = status_label(status)
-    if status is RequestStatus.CLOSED:
-        label += f" ({close_reason_label(reason)})"
-    return _(
-        "<b>News about your request {code}</b>\n\nThe status is now: <b>{status}</b>.\n{meaning}"
-    ).format(code=code, status=label, meaning=status_meaning(status))
-
-
-def broadcast_message(text: str) -> str:
-    """A general notice inside the frame every family sees, in the version's language."""
-    header = _("<b>Notice from the Homeward team</b>")
-    footer = _("You can turn general notices off with /notices off.")
-    return f"{header}\n\n{h(text)}\n\n<i>{footer}</i>"
-
-
-def liaison_message(code: str, text: str, kind: str) -> str:
-    """An approved liaison message inside the family's own-language frame."""
-    header = _("<b>Message about your request {code}</b>").format(code=code)
-    footer = (
-        _("To answer, send /add {code} and then your answer.").format(code=code)
-        if kind == "question"
-        else ""
-    )
-    return f"{header}\n\n{h(text)}" + (f"\n\n<i>{footer}</i>" if footer else "")

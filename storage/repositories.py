@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from bot.domain.states import BroadcastState, OutboxState, RecipientState
 from storage.models import (
     AuditEntry,
     Broadcast,
@@ -246,7 +247,7 @@ class OutboxRepository:
                 chat_id=chat_id,
                 template=template,
                 params=json.dumps(params),
-                state="pending",
+                state=OutboxState.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
@@ -259,7 +260,7 @@ class OutboxRepository:
             # "sending" past its lease: the process that claimed it stopped before recording
             # the outcome, so it is due again.
             .where(
-                OutboxMessage.state.in_(("pending", "sending")),
+                OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
                 OutboxMessage.next_attempt_at <= now,
             )
             .order_by(OutboxMessage.id)
@@ -312,7 +313,7 @@ class BroadcastRepository:
     def composing_by(self, author_id: int) -> Broadcast | None:
         return self.session.scalar(
             select(Broadcast)
-            .where(Broadcast.author_id == author_id, Broadcast.state == "composing")
+            .where(Broadcast.author_id == author_id, Broadcast.state == BroadcastState.COMPOSING)
             .order_by(Broadcast.id.desc())
             .limit(1)
         )
@@ -320,12 +321,12 @@ class BroadcastRepository:
     def recent(self, limit: int) -> Sequence[Broadcast]:
         return self.session.scalars(
             select(Broadcast)
-            .where(Broadcast.state.not_in(("composing", "discarded")))
+            .where(Broadcast.state.not_in((BroadcastState.COMPOSING, BroadcastState.DISCARDED)))
             .order_by(Broadcast.id.desc())
             .limit(limit)
         ).all()
 
-    def in_state(self, *states: str) -> Sequence[Broadcast]:
+    def in_state(self, *states: BroadcastState) -> Sequence[Broadcast]:
         return self.session.scalars(
             select(Broadcast).where(Broadcast.state.in_(states)).order_by(Broadcast.id)
         ).all()
@@ -372,7 +373,7 @@ class BroadcastRepository:
                         "broadcast_id": broadcast_id,
                         "chat_id": chat_id,
                         "version": version,
-                        "state": "pending",
+                        "state": RecipientState.PENDING,
                         "attempts": 0,
                         "next_attempt_at": now,
                     }
@@ -398,7 +399,7 @@ class BroadcastRepository:
                 select(r.chat_id, r.version, r.attempts)
                 .where(
                     r.broadcast_id == broadcast_id,
-                    r.state.in_(("pending", "sending")),
+                    r.state.in_((RecipientState.PENDING, RecipientState.SENDING)),
                     r.next_attempt_at <= now,
                 )
                 .order_by(r.chat_id)
@@ -410,9 +411,9 @@ class BroadcastRepository:
         self,
         broadcast_id: int,
         chat_ids: Sequence[int],
-        state: str,
+        state: RecipientState,
         *,
-        only_from: tuple[str, ...] | None = None,
+        only_from: tuple[RecipientState, ...] | None = None,
         **values: Any,
     ) -> int:
         r = BroadcastRecipient
@@ -431,15 +432,19 @@ class BroadcastRepository:
     def claim(self, broadcast_id: int, chat_ids: Sequence[int], lease_until: datetime) -> None:
         attempts = BroadcastRecipient.attempts + 1
         self.set_state(
-            broadcast_id, chat_ids, "sending", attempts=attempts, next_attempt_at=lease_until
+            broadcast_id,
+            chat_ids,
+            RecipientState.SENDING,
+            attempts=attempts,
+            next_attempt_at=lease_until,
         )
 
     def cancel_pending(self, broadcast_id: int) -> int:
         r = BroadcastRecipient
         result = self.session.execute(
             update(r)
-            .where(r.broadcast_id == broadcast_id, r.state == "pending")
-            .values(state="cancelled")
+            .where(r.broadcast_id == broadcast_id, r.state == RecipientState.PENDING)
+            .values(state=RecipientState.CANCELLED)
         )
         return result.rowcount or 0  # type: ignore[attr-defined]
 
@@ -447,7 +452,9 @@ class BroadcastRepository:
         """After a restart: what the stopped process had claimed is to be sent again."""
         r = BroadcastRecipient
         result = self.session.execute(
-            update(r).where(r.state == "sending").values(state="pending", next_attempt_at=utcnow())
+            update(r)
+            .where(r.state == RecipientState.SENDING)
+            .values(state=RecipientState.PENDING, next_attempt_at=utcnow())
         )
         return result.rowcount or 0  # type: ignore[attr-defined]
 
@@ -455,7 +462,8 @@ class BroadcastRepository:
         r = BroadcastRecipient
         return self.session.scalar(
             select(func.min(r.next_attempt_at)).where(
-                r.broadcast_id == broadcast_id, r.state.in_(("pending", "sending"))
+                r.broadcast_id == broadcast_id,
+                r.state.in_((RecipientState.PENDING, RecipientState.SENDING)),
             )
         )
 

@@ -14,10 +14,10 @@ from bot.broadcasts import BroadcastSender
 from bot.i18n import CatalogI18n
 from bot.outbox import OutboxSender
 from bot.services import broadcasts as service
-from bot.services.broadcasts import BroadcastRefused
-from bot.services.drafts import ReviewMode
+from bot.services.refusal import Refused
+from bot.domain.review import ReviewMode
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import BroadcastCb
+from bot.texts.callbacks import BroadcastCb
 from storage.models import AuditEntry, Broadcast, BroadcastRecipient, OutboxMessage, User
 from tests import updates as U
 from tests.conftest import Harness, make_harness
@@ -81,7 +81,7 @@ async def test_the_preview_counts_exactly_who_gets_which_version(office: Harness
     assert "Русский version: 3 families" in card
     assert "1 family turned general notices off, 1 family blocked the bot" in card
 
-    _view, preview = await service.preview(UnitOfWork(office.engine), number, "en")
+    _view, preview = await service.preview(UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en")
     assert preview.recipients == 10 and preview.opted_out == 1 and preview.unreachable == 1
     assert {v.version: (v.families, v.by_fallback) for v in preview.versions} == {
         "uk": (7, 3),
@@ -104,7 +104,7 @@ async def test_audience_filters(office: Harness, value: str, recipients: int) ->
     await office.feed(
         U.press(AUTHOR, BroadcastCb(action="aud", broadcast_id=number, value=value).pack())
     )
-    _view, preview = await service.preview(UnitOfWork(office.engine), number, "en")
+    _view, preview = await service.preview(UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en")
     assert preview.recipients == recipients
     assert f"Recipients now:</b> {recipients} famil" in office.session.texts(AUTHOR)[-1]
 
@@ -174,8 +174,8 @@ async def test_decline_and_nothing_can_change_after_submission(office: Harness) 
     await office.feed(U.press(AUTHOR, BroadcastCb(action="submit", broadcast_id=number).pack()))
     # The team hears of it, without its text.
     uow = UnitOfWork(office.engine)
-    with pytest.raises(BroadcastRefused):
-        await service.set_audience(uow, AUTHOR, number, "open", None)
+    with pytest.raises(Refused):
+        await service.set_audience(uow, AUTHOR, frozenset({ADMIN}), number, "open", None)
     await office.feed(U.text(AUTHOR, "/broadcast en Hello"))
     assert notice_id(office, AUTHOR) != number  # a new notice, the submitted one is unchanged
     await office.feed(U.press(REVIEWER, BroadcastCb(action="decline", broadcast_id=number).pack()))
@@ -279,7 +279,7 @@ async def test_pause_resume_and_cancel(office: Harness, i18n) -> None:
     assert view.state == "cancelled" and view.counts == {"cancelled": 10}
     await sender.send(number)
     assert not [c for c in session.calls if isinstance(c, SendMessage) and c.chat_id >= 1000]
-    with pytest.raises(BroadcastRefused):
+    with pytest.raises(Refused):
         await service.control(uow, AUTHOR, frozenset({ADMIN}), number, "resume")
 
 
@@ -300,7 +300,7 @@ async def test_approval_freezes_recipients_even_if_someone_opts_out_later(
     await office.feed(U.text(1000, "/notices off", "uk"))
     view = await service.get(UnitOfWork(office.engine), number)
     assert view.total == 10  # recorded at approval; the opt-out applies to the next notice
-    _view, preview = await service.preview(UnitOfWork(office.engine), number, "en")
+    _view, preview = await service.preview(UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en")
     assert preview.opted_out == 2
 
 
@@ -308,7 +308,7 @@ async def test_review_mode_is_enforced_in_the_service(office: Harness) -> None:
     number = await compose_uk_ru(office)
     uow = UnitOfWork(office.engine)
     await service.submit(uow, AUTHOR, frozenset({ADMIN}), number)
-    with pytest.raises(BroadcastRefused) as refused:
+    with pytest.raises(Refused) as refused:
         await service.approve(
             uow, AUTHOR, frozenset({ADMIN}), number, ReviewMode.FOUR_EYES, "en", AUTHOR
         )

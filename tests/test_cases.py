@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.i18n import CatalogI18n
 from bot.outbox import OutboxSender
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import CaseCb, LanguageCb
+from bot.texts.callbacks import CaseCb
+from handlers.callbacks import LanguageCb
 from storage.models import OutboxMessage, TracingRequest
 from tests import updates as U
 from tests.conftest import Harness, make_harness

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import FAMILY_COMMANDS, run_polling
+from bot.app import run_polling
+from bot.texts.menus import FAMILY_COMMANDS
 from bot.config import Settings, load_settings
 from bot.domain.intake import STEP_BY_KEY
 from bot.i18n import CatalogI18n
@@ -373,7 +374,7 @@ async def test_staff_menus_are_per_chat_and_outsiders_get_the_unknown_answer(
 async def test_liaison_moves_a_case_and_the_family_hears_only_the_status(
     emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
 ) -> None:
-    from handlers.callbacks import CaseCb
+    from bot.texts.callbacks import CaseCb
 
     liaison, family = 6101, 6102
     emulator.add_user(liaison, first_name="Liaison", language_code="en")
@@ -415,7 +416,7 @@ async def test_the_whole_liaison_loop(
     """A takes the case, notes, moves it and drafts an update; B approves; the family gets
     exactly the status notices and the approved text in Ukrainian, never the note; an
     outsider gets nothing from any staff command."""
-    from handlers.callbacks import CaseCb
+    from bot.texts.callbacks import CaseCb
     from handlers.family.fallback import unknown_text
     from handlers.liaison import liaison_command_names, staff_command_names
 
@@ -490,7 +491,7 @@ async def test_approved_messages_survive_faults_and_a_restart_exactly_once(
     """500s and 429s for a while, a restart in the middle of delivery: each approved
     message arrives once."""
     from bot.services import drafts as draft_service
-    from bot.services.drafts import ReviewMode
+    from bot.domain.review import ReviewMode
     from bot.services.uow import UnitOfWork
 
     reviewer, family = 6302, 6303

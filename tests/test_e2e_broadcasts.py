@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, load_settings
 from bot.services import broadcasts as service
-from bot.services.drafts import ReviewMode
+from bot.domain.review import ReviewMode
 from bot.services.uow import UnitOfWork
 from storage.models import BroadcastRecipient, User
 from tests.emulator import TelegramEmulator

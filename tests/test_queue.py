@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from bot.domain.statuses import RequestStatus
 from bot.services import cases, drafts, families, queue
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import QueueCb
+from bot.texts.callbacks import QueueCb
 from tests import updates as U
 from tests.conftest import Harness
 from tests.test_cases import ADMIN, office  # noqa: F401 - fixture
@@ -38,7 +38,7 @@ async def test_priority_rules_and_order(office: Harness) -> None:  # noqa: F811
     adult = await submit(uow, 2, birth=born(2006))  # a child then, an adult now: P2
     health = await submit(uow, 3, birth=born(2010), health_needs="Diabetes")  # P1
     young = await submit(uow, 4, birth=born(TODAY.year - 5))  # under 12: P1
-    page = await queue.queue_page(uow)
+    page = await queue.queue_page(uow, ADMIN, ADMINS)
     assert [(i.code, i.priority) for i in page.items] == [
         (health, 1),
         (young, 1),
@@ -53,19 +53,19 @@ async def test_what_needs_attention(office: Harness) -> None:  # noqa: F811
     code = await submit(uow, 5)
     case = await cases.open_case(uow, ADMIN, ADMINS, code=code)
     await cases.change_status(uow, ADMIN, ADMINS, case.id, RequestStatus.IN_REVIEW)
-    assert (await queue.queue_page(uow)).items == []  # reviewed: nothing to do
+    assert (await queue.queue_page(uow, ADMIN, ADMINS)).items == []  # reviewed: nothing to do
 
     await families.add_followup(uow, 5, case.id, "New detail")
-    (item,) = (await queue.queue_page(uow)).items
+    (item,) = (await queue.queue_page(uow, ADMIN, ADMINS)).items
     assert item.code == code and item.new_info
     await cases.open_case(uow, ADMIN, ADMINS, code=code)  # seen
-    assert (await queue.queue_page(uow)).items == []
+    assert (await queue.queue_page(uow, ADMIN, ADMINS)).items == []
 
     draft = await drafts.create_draft(uow, ADMIN, ADMINS, code, "question", "Which school?")
-    (item,) = (await queue.queue_page(uow)).items
+    (item,) = (await queue.queue_page(uow, ADMIN, ADMINS)).items
     assert item.pending_draft
     await drafts.decline(uow, ADMIN, ADMINS, draft.id, "Rephrase")
-    assert (await queue.queue_page(uow)).items == []
+    assert (await queue.queue_page(uow, ADMIN, ADMINS)).items == []
 
 
 async def test_queue_command_pages_and_filters(office: Harness) -> None:  # noqa: F811

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import CatalogI18n
 from bot.services import drafts
-from bot.services.drafts import DraftRefused, ReviewMode
+from bot.domain.review import ReviewMode
+from bot.services.refusal import Refused
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import CaseCb, DraftCb
+from bot.texts.callbacks import CaseCb, DraftCb
 from storage.models import Draft, OutboxMessage, TracingRequest, utcnow
 from tests import updates as U
 from tests.conftest import Harness, make_harness
@@ -101,11 +102,11 @@ async def test_a_revoked_liaison_cannot_approve(office: Harness, i18n) -> None:
     office.session.clear()
     await office.feed(U.press(REVIEWER, DraftCb(action="approve", draft_id=draft_id).pack()))
     assert alert(office) == "This button is no longer active."  # the filter: like any stale button
-    with pytest.raises(DraftRefused) as refused:  # and the service checks again
+    with pytest.raises(Refused) as refused:  # and the service checks again
         await drafts.approve(
             UnitOfWork(office.engine), REVIEWER, frozenset({ADMIN}), draft_id, ReviewMode.FOUR_EYES
         )
-    assert refused.value.reason == "not_liaison"
+    assert refused.value.reason == "not_permitted"
     assert await family_receives(office, i18n) == []
 
 

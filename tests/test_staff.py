@@ -12,7 +12,7 @@ from aiogram.filters import Command
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import FAMILY_COMMANDS
+from bot.texts.menus import FAMILY_COMMANDS
 from bot.i18n import CatalogI18n
 from handlers.family.fallback import unknown_text
 from handlers.liaison import STAFF_PREFIXES
@@ -88,7 +88,7 @@ async def test_every_staff_command_is_refused_to_everyone_else(staff: Harness, i
 
 async def test_staff_buttons_are_checked_and_refusals_audited(staff: Harness) -> None:
     """The same filter guards buttons: checked against the role, refusals audited."""
-    from bot.services.access import Role
+    from bot.domain.roles import Role
     from bot.services.uow import UnitOfWork
     from handlers.liaison.access import StaffOnly
 

@@ -11,9 +11,10 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
 
 from bot.domain.reference import ALPHABET
+from bot.domain.roles import Role
+from bot.services.refusal import Attempt, NotPermitted
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Invite, Liaison, utcnow
 
@@ -22,12 +23,7 @@ log = logging.getLogger(__name__)
 INVITE_VALIDITY = timedelta(hours=24)
 
 
-class Role(IntEnum):
-    """Ordered: a higher role may do everything a lower one may."""
-
-    NONE = 0
-    LIAISON = 1
-    ADMIN = 2
+__all__ = ["Role", "require_role"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,24 @@ def role_in(tx: Tx, user_id: int, admin_ids: frozenset[int]) -> Role:
     if user_id in admin_ids:
         return Role.ADMIN
     return Role.LIAISON if tx.liaisons.is_active(user_id) else Role.NONE
+
+
+def require_role(
+    tx: Tx,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    role: Role,
+    action: str,
+    target: str | None = None,
+) -> Role:
+    """The actor's role if it is at least `role`; otherwise a refusal that is audited.
+
+    Every service checks again inside its transaction: the staff filter in front of the
+    handlers is the first gate, not the only one (a liaison revoked a second ago)."""
+    actual = role_in(tx, actor_id, admin_ids)
+    if actual < role:
+        raise NotPermitted(audit=Attempt(actor_id, action, target))
+    return actual
 
 
 async def role_of(uow: UnitOfWork, user_id: int, admin_ids: frozenset[int]) -> Role:
@@ -68,19 +82,9 @@ def _activate(tx: Tx, user_id: int, granted_by: int) -> bool:
     return True
 
 
-class NotAdmin(Exception):
-    """Checked again inside the transaction: the handler's filter is not the only gate."""
-
-
-def _require_admin(tx: Tx, actor_id: int, admin_ids: frozenset[int], action: str) -> None:
-    if role_in(tx, actor_id, admin_ids) < Role.ADMIN:
-        tx.audit.record(actor_id, action, None, allowed=False)
-        raise NotAdmin
-
-
 async def grant(uow: UnitOfWork, actor_id: int, user_id: int, admin_ids: frozenset[int]) -> bool:
     def work(tx: Tx) -> bool:
-        _require_admin(tx, actor_id, admin_ids, "grant")
+        require_role(tx, actor_id, admin_ids, Role.ADMIN, "grant")
         changed = _activate(tx, user_id, actor_id)
         tx.audit.record(actor_id, "grant", f"user:{user_id}")
         return changed
@@ -90,7 +94,7 @@ async def grant(uow: UnitOfWork, actor_id: int, user_id: int, admin_ids: frozens
 
 async def revoke(uow: UnitOfWork, actor_id: int, user_id: int, admin_ids: frozenset[int]) -> bool:
     def work(tx: Tx) -> bool:
-        _require_admin(tx, actor_id, admin_ids, "revoke")
+        require_role(tx, actor_id, admin_ids, Role.ADMIN, "revoke")
         existing = tx.liaisons.get(user_id)
         tx.audit.record(actor_id, "revoke", f"user:{user_id}")
         if existing is None or existing.revoked_at is not None:
@@ -101,10 +105,21 @@ async def revoke(uow: UnitOfWork, actor_id: int, user_id: int, admin_ids: frozen
     return await uow.run(work)
 
 
+async def team(uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int]) -> list[LiaisonView]:
+    """The liaison team, as an admin's /liaisons shows it."""
+
+    def work(tx: Tx) -> None:
+        require_role(tx, actor_id, admin_ids, Role.ADMIN, "liaisons")
+
+    await uow.run(work)
+    return await list_liaisons(uow, admin_ids)
+
+
 async def list_liaisons(uow: UnitOfWork, admin_ids: frozenset[int]) -> list[LiaisonView]:
+    """Everyone on the team (for the bot itself: menus at start-up)."""
+
     def work(tx: Tx) -> list[LiaisonView]:
-        rows = [LiaisonView(r.user_id, r.granted_by, r.granted_at) for r in tx.liaisons.active()]
-        return rows
+        return [LiaisonView(r.user_id, r.granted_by, r.granted_at) for r in tx.liaisons.active()]
 
     granted = await uow.run(work)
     admins = [LiaisonView(a, a, datetime.min, is_admin=True) for a in sorted(admin_ids)]
@@ -128,7 +143,7 @@ async def create_invite(
     expires = now + INVITE_VALIDITY
 
     def work(tx: Tx) -> None:
-        _require_admin(tx, actor_id, admin_ids, "invite")
+        require_role(tx, actor_id, admin_ids, Role.ADMIN, "invite")
         tx.invites.add(
             Invite(code_hash=_hash(code), created_by=actor_id, created_at=now, expires_at=expires)
         )
@@ -169,7 +184,7 @@ async def audit_trail(
     uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], target: str
 ) -> list[AuditView]:
     def work(tx: Tx) -> list[AuditView]:
-        _require_admin(tx, actor_id, admin_ids, "audit")
+        require_role(tx, actor_id, admin_ids, Role.ADMIN, "audit", target)
         rows = [AuditView(e.created_at, e.actor_id, e.action) for e in tx.audit.for_target(target)]
         tx.audit.record(actor_id, "audit", target)
         return rows

@@ -17,10 +17,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot import SUPPORTED_LOCALES
+from bot.domain.review import ReviewMode, may_approve
+from bot.domain.roles import Role
+from bot.domain.states import (
+    BROADCASTS,
+    DELIVERED_BROADCAST,
+    EDITABLE_BROADCAST,
+    BroadcastState,
+)
 from bot.domain.statuses import RequestStatus
-from bot.services.access import Role, role_in
-from bot.services.drafts import ReviewMode
-from bot.services.refusal import Refused
+from bot.services.access import require_role
+from bot.services.refusal import Attempt, NotFound, Refused, TooLong
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Broadcast, utcnow
 
@@ -29,12 +36,6 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 3500  # leaves room for the frame within Telegram's 4096
 MAX_CAPTION_TEXT = 850  # with a photo, the whole message is a caption (1024)
 AUDIENCES = ("all", "language", "status", "open", "no_open")
-RUNNING = ("sending", "paused")
-FINISHED = ("done", "cancelled", "declined", "discarded")
-
-
-class BroadcastRefused(Refused):
-    """Why a broadcast action was refused."""
 
 
 @dataclass(frozen=True)
@@ -151,25 +152,30 @@ def _audience_split(
     return recipients, Preview(len(recipients), versions, opted_out, unreachable)
 
 
-def _require_liaison(tx: Tx, actor_id: int, admin_ids: frozenset[int], action: str) -> None:
-    if role_in(tx, actor_id, admin_ids) < Role.LIAISON:
-        tx.audit.record(actor_id, action, None, allowed=False)
-        raise BroadcastRefused("not_liaison")
+def _require_liaison(
+    tx: Tx, actor_id: int, admin_ids: frozenset[int], action: str, broadcast_id: int | None = None
+) -> None:
+    target = f"broadcast:{broadcast_id}" if broadcast_id is not None else None
+    require_role(tx, actor_id, admin_ids, Role.LIAISON, f"broadcast:{action}", target)
+
+
+def _attempt(actor_id: int, action: str, broadcast: Broadcast) -> Attempt:
+    return Attempt(actor_id, f"broadcast:{action}", f"broadcast:{broadcast.id}")
 
 
 def _load(tx: Tx, broadcast_id: int, *, for_update: bool = False) -> Broadcast:
     broadcast = tx.broadcasts.get(broadcast_id, for_update=for_update)
-    if broadcast is None or broadcast.state == "discarded":
-        raise BroadcastRefused("no_broadcast")
+    if broadcast is None or broadcast.state == BroadcastState.DISCARDED:
+        raise NotFound("no_broadcast")
     return broadcast
 
 
 def _own_composing(tx: Tx, actor_id: int, broadcast_id: int) -> Broadcast:
     broadcast = _load(tx, broadcast_id)
     if broadcast.author_id != actor_id:
-        raise BroadcastRefused("not_author")
-    if broadcast.state != "composing":
-        raise BroadcastRefused("not_composing")
+        raise Refused("not_author")
+    if broadcast.state != BroadcastState.COMPOSING:
+        raise Refused("not_composing")
     return broadcast
 
 
@@ -179,12 +185,12 @@ def _own_composing(tx: Tx, actor_id: int, broadcast_id: int) -> Broadcast:
 def _composing_of(
     tx: Tx, actor_id: int, admin_ids: frozenset[int], fallback: tuple[str, ...]
 ) -> Broadcast:
-    _require_liaison(tx, actor_id, admin_ids, "broadcast:compose")
+    _require_liaison(tx, actor_id, admin_ids, "compose")
     broadcast = tx.broadcasts.composing_by(actor_id)
     if broadcast is None:
         broadcast = Broadcast(
             author_id=actor_id,
-            state="composing",
+            state=BroadcastState.COMPOSING,
             audience="all",
             fallback=",".join(fallback),
             created_at=utcnow(),
@@ -236,7 +242,7 @@ async def set_text(
     def change(broadcast: Broadcast) -> None:
         limit = MAX_CAPTION_TEXT if broadcast.photo_file_id else MAX_TEXT
         if text is not None and len(text) > limit:
-            raise BroadcastRefused("too_long")
+            raise TooLong(len(text), limit)
         setattr(broadcast, f"text_{locale}", text)
 
     return await _change_composing(uow, actor_id, admin_ids, fallback, change)
@@ -251,23 +257,29 @@ async def set_photo(
 ) -> BroadcastView:
     def change(broadcast: Broadcast) -> None:
         if photo_file_id and any(len(t) > MAX_CAPTION_TEXT for t in texts_of(broadcast).values()):
-            raise BroadcastRefused("too_long_for_photo")
+            raise Refused("too_long_for_photo", limit=MAX_CAPTION_TEXT)
         broadcast.photo_file_id = photo_file_id
 
     return await _change_composing(uow, actor_id, admin_ids, fallback, change)
 
 
 async def set_audience(
-    uow: UnitOfWork, actor_id: int, broadcast_id: int, kind: str, value: str | None
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    broadcast_id: int,
+    kind: str,
+    value: str | None,
 ) -> BroadcastView:
     if kind not in AUDIENCES:
-        raise BroadcastRefused("bad_audience")
+        raise Refused("bad_audience")
     if kind == "language" and value not in SUPPORTED_LOCALES:
-        raise BroadcastRefused("bad_audience")
+        raise Refused("bad_audience")
     if kind == "status" and value not in {status.value for status in RequestStatus}:
-        raise BroadcastRefused("bad_audience")
+        raise Refused("bad_audience")
 
     def work(tx: Tx) -> BroadcastView:
+        _require_liaison(tx, actor_id, admin_ids, "audience", broadcast_id)
         broadcast = _own_composing(tx, actor_id, broadcast_id)
         broadcast.audience = kind
         broadcast.audience_value = value if kind in {"language", "status"} else None
@@ -277,11 +289,16 @@ async def set_audience(
 
 
 async def preview(
-    uow: UnitOfWork, broadcast_id: int, default_locale: str
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    broadcast_id: int,
+    default_locale: str,
 ) -> tuple[BroadcastView, Preview]:
     """Exactly who would get the notice now, and who would not."""
 
     def work(tx: Tx) -> tuple[BroadcastView, Preview]:
+        _require_liaison(tx, actor_id, admin_ids, "open", broadcast_id)
         broadcast = _load(tx, broadcast_id)
         _recipients, summary = _audience_split(tx, broadcast, default_locale)
         return _view(tx, broadcast), summary
@@ -290,27 +307,35 @@ async def preview(
 
 
 async def card(
-    uow: UnitOfWork, broadcast_id: int, default_locale: str
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    broadcast_id: int,
+    default_locale: str,
 ) -> tuple[BroadcastView, Preview | None]:
     """What a liaison's card shows: before approval the preview, after it the counts."""
 
     def work(tx: Tx) -> tuple[BroadcastView, Preview | None]:
+        _require_liaison(tx, actor_id, admin_ids, "open", broadcast_id)
         broadcast = _load(tx, broadcast_id)
-        if broadcast.state in ("composing", "awaiting_approval"):
+        if broadcast.state in EDITABLE_BROADCAST:
             return _view(tx, broadcast), _audience_split(tx, broadcast, default_locale)[1]
         return _view(tx, broadcast, with_counts=True), None
 
     return await uow.run(work)
 
 
-async def discard(uow: UnitOfWork, actor_id: int, broadcast_id: int) -> None:
+async def discard(
+    uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], broadcast_id: int
+) -> None:
     def work(tx: Tx) -> None:
+        _require_liaison(tx, actor_id, admin_ids, "discard", broadcast_id)
         broadcast = _load(tx, broadcast_id)
         if broadcast.author_id != actor_id:
-            raise BroadcastRefused("not_author")
-        if broadcast.state not in {"composing", "awaiting_approval"}:
-            raise BroadcastRefused("not_composing")
-        broadcast.state = "discarded"
+            raise Refused("not_author")
+        if broadcast.state not in EDITABLE_BROADCAST:
+            raise Refused("not_composing")
+        broadcast.state = BROADCASTS.move(broadcast.state, BroadcastState.DISCARDED)
         tx.audit.record(actor_id, "broadcast:discard", f"broadcast:{broadcast.id}")
 
     await uow.run(work)
@@ -327,11 +352,12 @@ async def submit(
     `staff_targets` (the liaison group), or else each liaison and admin but the author."""
 
     def work(tx: Tx) -> BroadcastView:
-        _require_liaison(tx, actor_id, admin_ids, "broadcast:submit")
+        _require_liaison(tx, actor_id, admin_ids, "submit", broadcast_id)
         broadcast = _own_composing(tx, actor_id, broadcast_id)
         if not texts_of(broadcast):
-            raise BroadcastRefused("empty")
-        broadcast.state, broadcast.submitted_at = "awaiting_approval", utcnow()
+            raise Refused("empty")
+        broadcast.state = BROADCASTS.move(broadcast.state, BroadcastState.AWAITING_APPROVAL)
+        broadcast.submitted_at = utcnow()
         tx.audit.record(actor_id, "broadcast:submit", f"broadcast:{broadcast.id}")
         if staff_targets is None:
             members = {m.user_id for m in tx.liaisons.active()} | set(admin_ids)
@@ -360,23 +386,22 @@ async def approve(
     """Approve and start sending: the recipients are fixed now, one row each."""
 
     def work(tx: Tx) -> tuple[BroadcastView, int]:
-        _require_liaison(tx, actor_id, admin_ids, "broadcast:approve")
+        _require_liaison(tx, actor_id, admin_ids, "approve", broadcast_id)
         broadcast = _load(tx, broadcast_id, for_update=True)
         target = f"broadcast:{broadcast.id}"
-        if broadcast.state != "awaiting_approval":
-            tx.audit.record(actor_id, "broadcast:approve", target, allowed=False)
-            raise BroadcastRefused("not_awaiting")
-        if mode is ReviewMode.FOUR_EYES and broadcast.author_id == actor_id:
-            tx.audit.record(actor_id, "broadcast:approve", target, allowed=False)
-            raise BroadcastRefused("own_broadcast")
+        if broadcast.state != BroadcastState.AWAITING_APPROVAL:
+            raise Refused("not_awaiting", audit=_attempt(actor_id, "approve", broadcast))
+        if not may_approve(mode, broadcast.author_id, actor_id):
+            raise Refused("own_broadcast", audit=_attempt(actor_id, "approve", broadcast))
         recipients, summary = _audience_split(tx, broadcast, default_locale)
-        broadcast.state = "sending"
+        broadcast.state = BROADCASTS.move(broadcast.state, BroadcastState.SENDING)
         broadcast.decided_by, broadcast.decided_at = actor_id, utcnow()
         broadcast.opted_out, broadcast.unreachable = summary.opted_out, summary.unreachable
         broadcast.progress_chat_id = progress_chat_id
         tx.broadcasts.add_recipients(broadcast.id, recipients)
         if not recipients:
-            broadcast.state, broadcast.finished_at = "done", utcnow()
+            broadcast.state = BROADCASTS.move(broadcast.state, BroadcastState.DONE)
+            broadcast.finished_at = utcnow()
         tx.audit.record(actor_id, "broadcast:approve", target)
         return _view(tx, broadcast, with_counts=True), summary.recipients
 
@@ -389,14 +414,11 @@ async def decline(
     uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], broadcast_id: int
 ) -> BroadcastView:
     def work(tx: Tx) -> BroadcastView:
-        _require_liaison(tx, actor_id, admin_ids, "broadcast:decline")
+        _require_liaison(tx, actor_id, admin_ids, "decline", broadcast_id)
         broadcast = _load(tx, broadcast_id, for_update=True)
-        if broadcast.state != "awaiting_approval":
-            tx.audit.record(
-                actor_id, "broadcast:decline", f"broadcast:{broadcast.id}", allowed=False
-            )
-            raise BroadcastRefused("not_awaiting")
-        broadcast.state = "declined"
+        if broadcast.state != BroadcastState.AWAITING_APPROVAL:
+            raise Refused("not_awaiting", audit=_attempt(actor_id, "decline", broadcast))
+        broadcast.state = BROADCASTS.move(broadcast.state, BroadcastState.DECLINED)
         broadcast.decided_by, broadcast.decided_at = actor_id, utcnow()
         tx.audit.record(actor_id, "broadcast:decline", f"broadcast:{broadcast.id}")
         return _view(tx, broadcast)
@@ -407,10 +429,10 @@ async def decline(
 # ---- control while sending ----------------------------------------------------------------
 
 _CONTROL = {
-    # action: (states it applies to, the state it leads to)
-    "pause": (("sending",), "paused"),
-    "resume": (("paused",), "sending"),
-    "cancel": (RUNNING, "cancelled"),
+    # action: the state it leads to; the lifecycle says from where
+    "pause": BroadcastState.PAUSED,
+    "resume": BroadcastState.SENDING,
+    "cancel": BroadcastState.CANCELLED,
 }
 
 
@@ -418,33 +440,36 @@ async def control(
     uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], broadcast_id: int, action: str
 ) -> BroadcastView:
     """Pause, resume or cancel a running broadcast. Cancelling keeps what was sent."""
-    allowed_from, new_state = _CONTROL[action]
+    new_state = _CONTROL[action]
 
     def work(tx: Tx) -> BroadcastView:
-        _require_liaison(tx, actor_id, admin_ids, f"broadcast:{action}")
+        _require_liaison(tx, actor_id, admin_ids, action, broadcast_id)
         broadcast = _load(tx, broadcast_id, for_update=True)
-        target = f"broadcast:{broadcast.id}"
-        if broadcast.state not in allowed_from:
-            tx.audit.record(actor_id, f"broadcast:{action}", target, allowed=False)
-            raise BroadcastRefused("not_running" if action != "resume" else "not_paused")
+        if not BROADCASTS.can(broadcast.state, new_state):
+            reason = "not_paused" if action == "resume" else "not_running"
+            raise Refused(reason, audit=_attempt(actor_id, action, broadcast))
         broadcast.state = new_state
-        if action == "cancel":
+        if new_state is BroadcastState.CANCELLED:
             tx.broadcasts.cancel_pending(broadcast.id)
             broadcast.finished_at = utcnow()
-        tx.audit.record(actor_id, f"broadcast:{action}", target)
+        tx.audit.record(actor_id, f"broadcast:{action}", f"broadcast:{broadcast.id}")
         return _view(tx, broadcast, with_counts=True)
 
     return await uow.run(work)
 
 
 async def get(uow: UnitOfWork, broadcast_id: int) -> BroadcastView:
+    """For the bot itself (the sender); people see a notice through `card`."""
     return await uow.run(lambda tx: _view(tx, _load(tx, broadcast_id), with_counts=True))
 
 
-async def recent(uow: UnitOfWork, limit: int = 10) -> list[BroadcastView]:
+async def recent(
+    uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], limit: int = 10
+) -> list[BroadcastView]:
     def work(tx: Tx) -> list[BroadcastView]:
+        _require_liaison(tx, actor_id, admin_ids, "list")
         return [
-            _view(tx, b, with_counts=b.state in (*RUNNING, "done", "cancelled"))
+            _view(tx, b, with_counts=b.state in DELIVERED_BROADCAST)
             for b in tx.broadcasts.recent(limit)
         ]
 

@@ -12,28 +12,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.domain.roles import Role
 from bot.domain.statuses import CloseReason, RequestStatus, can_move
-from bot.services.access import Role, role_in
+from bot.services.access import require_role
 from bot.services.queue import mark_followups_seen, refresh_attention
+from bot.services.refusal import Attempt, NotFound, Refused, check_length
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import CaseNote, StatusChange, TracingRequest, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
+MAX_CLOSE_DETAIL = 150
 
 
-class CaseNotFound(Exception):
-    pass
+class IllegalMove(Refused):
+    """params: current, target (status values)."""
 
+    reason = "illegal_move"
 
-class NotAllowed(Exception):
-    """The actor's role does not permit this (checked again inside the transaction)."""
-
-
-class TransitionNotAllowed(Exception):
-    def __init__(self, current: RequestStatus, target: RequestStatus) -> None:
-        super().__init__(f"{current} -> {target}")
+    def __init__(self, current: RequestStatus, target: RequestStatus, audit: Attempt) -> None:
+        super().__init__(audit=audit, current=current.value, target=target.value)
         self.current = current
         self.target = target
 
@@ -101,12 +100,6 @@ class CaseView:
     @property
     def allowed_moves(self) -> list[RequestStatus]:
         return [s for s in RequestStatus if can_move(self.status, s)]
-
-
-def _require(tx: Tx, actor_id: int, admin_ids: frozenset[int], role: Role = Role.LIAISON) -> None:
-    if role_in(tx, actor_id, admin_ids) < role:
-        tx.audit.record(actor_id, "refused", None, allowed=False)
-        raise NotAllowed
 
 
 def _answers(request: TracingRequest) -> dict[str, Any]:
@@ -181,8 +174,13 @@ def _load(tx: Tx, *, code: str | None = None, request_id: int | None = None) -> 
     if request_id is not None:
         request = tx.requests.get(request_id)
     if request is None:
-        raise CaseNotFound
+        # By code, typed by a liaison; by id, from a button (a forged or stale one).
+        raise NotFound("no_case", code=code) if code is not None else NotFound("stale")
     return request
+
+
+def _target(code: str | None, request_id: int | None) -> str:
+    return f"case:{code}" if code else f"request:{request_id}"
 
 
 async def open_case(
@@ -194,7 +192,7 @@ async def open_case(
     request_id: int | None = None,
 ) -> CaseView:
     def work(tx: Tx) -> CaseView:
-        _require(tx, actor_id, admin_ids)
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, "open", _target(code, request_id))
         request = _load(tx, code=code, request_id=request_id)
         mark_followups_seen(tx, request)
         tx.session.flush()
@@ -210,14 +208,56 @@ async def assign(
 ) -> CaseView:
     """Take the case (assign it to the actor) or release it."""
 
+    action = "take" if take else "release"
+
     def work(tx: Tx) -> CaseView:
-        _require(tx, actor_id, admin_ids)
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, action, _target(None, request_id))
         request = _load(tx, request_id=request_id)
         request.assigned_to = actor_id if take else None
-        tx.audit.record(actor_id, "take" if take else "release", f"case:{request.code}")
+        tx.audit.record(actor_id, action, f"case:{request.code}")
         return _view(tx, request)
 
     return await uow.run(work)
+
+
+def _move(
+    tx: Tx,
+    actor_id: int,
+    request: TracingRequest,
+    target: RequestStatus,
+    reason: CloseReason | None,
+    detail: str | None,
+) -> CaseView:
+    current = RequestStatus(request.status)
+    if not can_move(current, target):
+        raise IllegalMove(current, target, Attempt(actor_id, "status", f"case:{request.code}"))
+    now = utcnow()
+    request.status = target.value
+    request.status_changed_at = now
+    request.close_reason = reason.value if reason else None
+    # Seen by liaisons only (e.g. the code a duplicate belongs to); never sent to the family.
+    request.close_note = detail or None
+    tx.requests.add_status_change(
+        StatusChange(
+            request_id=request.id,
+            from_status=current.value,
+            to_status=target.value,
+            actor_id=actor_id,
+            reason=(reason.value + (f": {detail}" if detail else "")) if reason else None,
+            created_at=now,
+        )
+    )
+    # A fixed, translated template with the status only: no liaison text reaches the family here.
+    tx.outbox.enqueue(
+        request.id,
+        request.family_id,
+        "status",
+        {"status": target.value, "reason": request.close_reason},
+    )
+    tx.audit.record(actor_id, f"status:{current.value}>{target.value}", f"case:{request.code}")
+    tx.session.flush()
+    refresh_attention(tx, request)
+    return _view(tx, request)
 
 
 async def change_status(
@@ -227,56 +267,49 @@ async def change_status(
     request_id: int,
     target: RequestStatus,
     reason: CloseReason | None = None,
-    detail: str | None = None,
 ) -> CaseView:
     """Move a case along the lifecycle; the family hears of it through the outbox."""
     if target is RequestStatus.CLOSED and reason is None:
         raise ValueError("closing needs a reason")
 
     def work(tx: Tx) -> CaseView:
-        _require(tx, actor_id, admin_ids)
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, "status", _target(None, request_id))
         request = _load(tx, request_id=request_id)
-        current = RequestStatus(request.status)
-        if not can_move(current, target):
-            raise TransitionNotAllowed(current, target)
-        now = utcnow()
-        request.status = target.value
-        request.status_changed_at = now
-        request.close_reason = reason.value if reason else None
-        # Seen by liaisons only (e.g. the code a duplicate belongs to); never sent to the family.
-        request.close_note = detail[:200] if detail else None
-        tx.requests.add_status_change(
-            StatusChange(
-                request_id=request.id,
-                from_status=current.value,
-                to_status=target.value,
-                actor_id=actor_id,
-                reason=(reason.value + (f": {detail[:150]}" if detail else "")) if reason else None,
-                created_at=now,
-            )
-        )
-        # A fixed, translated template with the status only: no liaison text reaches the family here.
-        tx.outbox.enqueue(
-            request.id,
-            request.family_id,
-            "status",
-            {"status": target.value, "reason": request.close_reason},
-        )
-        tx.audit.record(actor_id, f"status:{current.value}>{target.value}", f"case:{request.code}")
-        tx.session.flush()
-        refresh_attention(tx, request)
-        return _view(tx, request)
+        return _move(tx, actor_id, request, target, reason, None)
 
     view = await uow.run(work)
     log.info("case %s moved to %s by %s", view.code, target.value, actor_id)
     return view
 
 
+async def close_case(
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    code: str,
+    reason: CloseReason,
+    detail: str | None = None,
+) -> CaseView:
+    """/close CODE reason [details]: the details are for the team only."""
+    check_length(detail, MAX_CLOSE_DETAIL)
+
+    def work(tx: Tx) -> CaseView:
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, "status", _target(code, None))
+        request = _load(tx, code=code)
+        return _move(tx, actor_id, request, RequestStatus.CLOSED, reason, detail)
+
+    view = await uow.run(work)
+    log.info("case %s closed by %s", view.code, actor_id)
+    return view
+
+
 async def add_note(
     uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], code: str, text: str
 ) -> str:
+    check_length(text, MAX_NOTE)
+
     def work(tx: Tx) -> str:
-        _require(tx, actor_id, admin_ids)
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, "note", _target(code, None))
         request = _load(tx, code=code)
         tx.notes.add(
             CaseNote(request_id=request.id, author_id=actor_id, text=text, created_at=utcnow())

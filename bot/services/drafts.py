@@ -12,27 +12,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
+from bot.domain.review import ReviewMode, may_approve
+from bot.domain.roles import Role
+from bot.domain.states import DRAFTS, DraftState
 from bot.domain.statuses import RequestStatus
-from bot.services.access import Role, role_in
+from bot.services.access import require_role
 from bot.services.queue import needs_attention_from, refresh_attention
-from bot.services.refusal import Refused
+from bot.services.refusal import Attempt, NotFound, Refused, check_length
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Draft, TracingRequest, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_DRAFT = 3000
+MAX_DECLINE_REASON = 500
+KINDS = frozenset({"question", "update"})
 
-
-class ReviewMode(StrEnum):
-    FOUR_EYES = "four_eyes"
-    SINGLE = "single"
-
-
-class DraftRefused(Refused):
-    """Why a draft could not be created, approved or declined."""
+__all__ = ["ReviewMode"]
 
 
 @dataclass(frozen=True)
@@ -66,12 +63,6 @@ def _view(draft: Draft, code: str) -> DraftView:
     )
 
 
-def _require_liaison(tx: Tx, actor_id: int, admin_ids: frozenset[int], action: str) -> None:
-    if role_in(tx, actor_id, admin_ids) < Role.LIAISON:
-        tx.audit.record(actor_id, action, None, allowed=False)
-        raise DraftRefused("not_liaison")
-
-
 async def create_draft(
     uow: UnitOfWork,
     actor_id: int,
@@ -81,23 +72,25 @@ async def create_draft(
     text: str,
     photo_file_id: str | None = None,
 ) -> DraftView:
-    if kind not in {"question", "update"}:
+    if kind not in KINDS:
         raise ValueError(kind)
+    check_length(text, MAX_DRAFT)
+    action = f"draft:{kind}"
 
     def work(tx: Tx) -> DraftView:
-        _require_liaison(tx, actor_id, admin_ids, f"draft:{kind}")
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, action, f"case:{code}")
         request = tx.requests.by_code(code)
         if request is None:
-            raise DraftRefused("no_case")
+            raise NotFound("no_case", code=code)
         if request.status == RequestStatus.CLOSED.value:
-            raise DraftRefused("closed")
+            raise Refused("closed", audit=Attempt(actor_id, action, f"case:{code}"))
         draft = Draft(
             request_id=request.id,
             author_id=actor_id,
             kind=kind,
             text=text,
             photo_file_id=photo_file_id,
-            state="pending",
+            state=DraftState.PENDING,
             created_at=utcnow(),
         )
         tx.drafts.add(draft)
@@ -113,12 +106,11 @@ def _decidable(tx: Tx, actor_id: int, draft_id: int, action: str) -> tuple[Draft
     """The pending draft and its request, or a refusal (audited) for approve and decline."""
     draft = tx.drafts.get(draft_id)
     if draft is None:
-        raise DraftRefused("no_draft")
+        raise NotFound("no_draft")
     request = tx.requests.get(draft.request_id)
     assert request is not None
-    if draft.state != "pending":
-        tx.audit.record(actor_id, action, f"case:{request.code}", allowed=False)
-        raise DraftRefused("not_pending")
+    if draft.state != DraftState.PENDING:
+        raise Refused("not_pending", audit=Attempt(actor_id, action, f"case:{request.code}"))
     return draft, request
 
 
@@ -132,19 +124,18 @@ async def approve(
     """Approve a pending draft and queue it for the family: the only way it can leave."""
 
     def work(tx: Tx) -> DraftView:
-        _require_liaison(tx, actor_id, admin_ids, "approve")
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, "approve", f"draft:{draft_id}")
         draft, request = _decidable(tx, actor_id, draft_id, "approve")
-        target = f"case:{request.code}"
+        attempt = Attempt(actor_id, "approve", f"case:{request.code}")
         if request.status == RequestStatus.CLOSED.value:
-            tx.audit.record(actor_id, "approve", target, allowed=False)
-            raise DraftRefused("closed")
-        if mode is ReviewMode.FOUR_EYES and draft.author_id == actor_id:
-            tx.audit.record(actor_id, "approve", target, allowed=False)
-            raise DraftRefused("own_draft")
+            raise Refused("closed", audit=attempt)
+        if not may_approve(mode, draft.author_id, actor_id):
+            raise Refused("own_draft", audit=attempt)
         now = utcnow()
-        draft.state, draft.decided_by, draft.decided_at = "approved", actor_id, now
+        draft.state = DRAFTS.move(draft.state, DraftState.APPROVED)
+        draft.decided_by, draft.decided_at = actor_id, now
         tx.outbox.enqueue(request.id, request.family_id, "liaison", {"draft_id": draft.id})
-        tx.audit.record(actor_id, "approve", target)
+        tx.audit.record(actor_id, "approve", attempt.target)
         tx.session.flush()
         refresh_attention(tx, request)
         return _view(draft, request.code)
@@ -157,10 +148,13 @@ async def approve(
 async def decline(
     uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], draft_id: int, reason: str
 ) -> DraftView:
+    check_length(reason, MAX_DECLINE_REASON)
+
     def work(tx: Tx) -> DraftView:
-        _require_liaison(tx, actor_id, admin_ids, "decline")
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, "decline", f"draft:{draft_id}")
         draft, request = _decidable(tx, actor_id, draft_id, "decline")
-        draft.state, draft.decided_by, draft.decided_at = "declined", actor_id, utcnow()
+        draft.state = DRAFTS.move(draft.state, DraftState.DECLINED)
+        draft.decided_by, draft.decided_at = actor_id, utcnow()
         draft.decline_reason = reason
         tx.audit.record(actor_id, "decline", f"case:{request.code}")
         tx.session.flush()
@@ -173,7 +167,7 @@ async def decline(
 def approved_text(tx: Tx, draft_id: int) -> tuple[str, str | None, str] | None:
     """(text, photo, kind) of an approved draft, for the sender; None for any other."""
     draft = tx.drafts.get(draft_id)
-    if draft is None or draft.state != "approved":
+    if draft is None or draft.state != DraftState.APPROVED:
         return None
     return draft.text, draft.photo_file_id, draft.kind
 

@@ -16,10 +16,13 @@ from bot.domain.validation import FuzzyDate, InputError, is_now_adult
 from bot.i18n import N_
 from bot.services.notices import StaffRouting, notify_staff
 from bot.services.queue import needs_attention_from
+from bot.services.refusal import check_length
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import FollowUp, RequestPhoto, StatusChange, TracingRequest, utcnow
 
 log = logging.getLogger(__name__)
+
+MAX_FOLLOWUP = 2000
 
 
 class RequestNotFound(Exception):
@@ -218,6 +221,7 @@ async def add_followup(
     staff: StaffRouting | None = None,
 ) -> str:
     """Attach what the family sent later to their own request; returns the request code."""
+    check_length(text, MAX_FOLLOWUP)
 
     def work(tx: Tx) -> str:
         request = tx.requests.get_for_family(family_id, request_id=request_id)

@@ -17,8 +17,11 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import exists, func, select, update
 
+from bot.domain.roles import Role
+from bot.domain.states import DraftState
 from bot.domain.statuses import RequestStatus
 from bot.domain.validation import age_on
+from bot.services.access import require_role
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Draft, FollowUp, TracingRequest, utcnow
 
@@ -50,7 +53,7 @@ def refresh_attention(tx: Tx, request: TracingRequest) -> None:
         since.append(oldest_unseen)
     oldest_draft = tx.session.scalar(
         select(func.min(Draft.created_at)).where(
-            Draft.request_id == request.id, Draft.state == "pending"
+            Draft.request_id == request.id, Draft.state == DraftState.PENDING
         )
     )
     if oldest_draft is not None:
@@ -102,9 +105,14 @@ class QueuePage:
 
 
 async def queue_page(
-    uow: UnitOfWork, page: int = 0, status: RequestStatus | None = None
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    page: int = 0,
+    status: RequestStatus | None = None,
 ) -> QueuePage:
     def work(tx: Tx) -> QueuePage:
+        require_role(tx, actor_id, admin_ids, Role.LIAISON, "queue")
         r = TracingRequest
         waiting = r.attention_since.is_not(None)
         where = [waiting] if status is None else [waiting, r.status == status.value]
@@ -115,7 +123,7 @@ async def queue_page(
         )
         total = tx.session.scalar(select(func.count()).select_from(capped.subquery())) or 0
         new_info = exists().where(FollowUp.request_id == r.id, FollowUp.seen_at.is_(None))
-        draft = exists().where(Draft.request_id == r.id, Draft.state == "pending")
+        draft = exists().where(Draft.request_id == r.id, Draft.state == DraftState.PENDING)
         rows = tx.session.execute(
             select(
                 r.id,
@@ -139,7 +147,7 @@ async def queue_page(
                 row[1],
                 RequestStatus(row[2]),
                 row[3],
-                row[4],
+                row[4] or utcnow(),  # filtered on "waiting": never None here
                 bool(row[5]),
                 bool(row[6]),
                 bool(row[7]),

@@ -15,6 +15,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from bot.services.refusal import Attempt, Refused
 from storage.db import sqlite_thread
 from storage.repositories import (
     AuditRepository,
@@ -76,6 +77,15 @@ class UnitOfWork:
         self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
 
     async def run(self, work: Callable[[Tx], T]) -> T:
+        try:
+            return await self._run(work)
+        except Refused as refused:
+            if refused.audit is not None:
+                # The use case was rolled back; its refusal stays on record.
+                await self._run(_record_attempt(refused.audit))
+            raise
+
+    async def _run(self, work: Callable[[Tx], T]) -> T:
         if self._thread is not None:
             return await self._thread.call(self._run_on_thread, work)
         async with self._sessionmaker() as session:
@@ -85,3 +95,10 @@ class UnitOfWork:
         assert self._thread is not None
         with Session(self._thread.engine, expire_on_commit=False) as session:
             return _in_transaction(session, work)
+
+
+def _record_attempt(attempt: Attempt) -> Callable[[Tx], None]:
+    def work(tx: Tx) -> None:
+        tx.audit.record(attempt.actor_id, attempt.action, attempt.target, allowed=False)
+
+    return work

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.services.access import Role
+from bot.domain.roles import Role
+from bot.texts import menus
+from bot.texts.callbacks import STAFF_PREFIXES
 from handlers.liaison.access import StaffOnly, StaffTraffic
-
-# Callback-data prefixes of staff buttons; the authorization test covers every one.
-STAFF_PREFIXES: frozenset[str] = frozenset({"bc1", "cs1", "dr1", "qu1"})
+from handlers.liaison.refusals import AnswerRefusals
 
 
 def staff_command_names() -> frozenset[str]:
-    from handlers.liaison.admin import ADMIN_COMMANDS
-    from handlers.liaison.audit import AUDIT_COMMANDS
-
-    return frozenset(name for name, _ in (*ADMIN_COMMANDS, *AUDIT_COMMANDS))
+    """The admins' own commands."""
+    return menus.names(menus.ADMIN_COMMANDS)
 
 
 def liaison_command_names() -> frozenset[str]:
-    from handlers.liaison.broadcasts import BROADCAST_COMMANDS
-    from handlers.liaison.cases import LIAISON_COMMANDS
-    from handlers.liaison.drafts import DRAFT_COMMANDS
-
-    commands = (*LIAISON_COMMANDS, *DRAFT_COMMANDS, *BROADCAST_COMMANDS)
     # "start" stands for the deep link of a staff notice only (see StaffOnly).
-    return frozenset(name for name, _ in commands) | {"start"}
+    return menus.names(menus.LIAISON_COMMANDS) | {"start"}
 
 
 def get_staff_router() -> Router:
@@ -36,6 +29,10 @@ def get_staff_router() -> Router:
     is_staff_traffic = StaffTraffic(everything, STAFF_PREFIXES)
     router.message.filter(is_staff_traffic)
     router.callback_query.filter(is_staff_traffic)
+    # Inner middlewares are inherited by the sub-routers: one answer for every refusal.
+    answer_refusals = AnswerRefusals()
+    router.message.middleware(answer_refusals)
+    router.callback_query.middleware(answer_refusals)
 
     admins = Router(name="staff.admins")
     only_admins = StaffOnly(Role.ADMIN, staff_command_names(), frozenset())

@@ -6,21 +6,13 @@ from aiogram import Bot
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.i18n import N_, _, format_day
+from bot.i18n import _, format_day
+from bot.menus import forget_staff_menu, show_staff_menu
 from bot.services import access
 from bot.services.uow import UnitOfWork
-from handlers.liaison.menus import forget_staff_menu, show_staff_menu
 from handlers.routing import RouterSpec
 
 router = RouterSpec("staff.admin")
-
-# Shown in the command menu of admins only (per-chat scope), translated where shown.
-ADMIN_COMMANDS = (
-    ("grant", N_("Add a liaison by Telegram user id")),
-    ("revoke", N_("Remove a liaison")),
-    ("liaisons", N_("List the liaison team")),
-    ("invite", N_("One-time code for a new liaison (24 h)")),
-)
 
 
 def _user_id(command: CommandObject) -> int | None:
@@ -67,7 +59,8 @@ async def revoke(
 
 @router.message(Command("liaisons"))
 async def liaisons(message: Message, uow: UnitOfWork, admin_ids: frozenset[int]) -> None:
-    team = await access.list_liaisons(uow, admin_ids)
+    assert message.from_user
+    team = await access.team(uow, message.from_user.id, admin_ids)
     lines = [_("<b>The liaison team</b>")]
     for member in team:
         if member.is_admin:

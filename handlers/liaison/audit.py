@@ -6,14 +6,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.domain.reference import normalize_reference_code
-from bot.i18n import N_, _
+from bot.i18n import _
 from bot.services import access
 from bot.services.uow import UnitOfWork
+from bot.texts.common import format_moment
 from handlers.routing import RouterSpec
 
 router = RouterSpec("staff.audit")
-
-AUDIT_COMMANDS = (("audit", N_("Audit trail of a case or a general notice")),)
 
 
 @router.message(Command("audit"))
@@ -38,6 +37,5 @@ async def audit(
         return
     lines = [_("<b>Audit trail of {code}</b>").format(code=code)]
     for entry in entries[-40:]:
-        stamp = entry.created_at.strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"{stamp} · {entry.actor_id} · {entry.action}")
+        lines.append(f"{format_moment(entry.created_at)} · {entry.actor_id} · {entry.action}")
     await message.answer("\n".join(lines))

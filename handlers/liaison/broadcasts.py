@@ -8,71 +8,44 @@ the audience, show the notice as families will see it, and hand it over for appr
 
 from __future__ import annotations
 
-import contextlib
-
-from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 
 from bot import SUPPORTED_LOCALES
 from bot.broadcasts import BroadcastSender
+from bot.domain.review import ReviewMode, needs_confirmation
+from bot.domain.states import BroadcastState
 from bot.domain.statuses import RequestStatus
 from bot.i18n import N_, _, format_day, ngettext
 from bot.services import broadcasts as service
-from bot.services.broadcasts import BroadcastRefused, BroadcastView, Preview
-from bot.services.drafts import ReviewMode
+from bot.services.broadcasts import BroadcastView, Preview
 from bot.services.notices import StaffRouting
+from bot.services.refusal import Refused
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import BroadcastCb
-from handlers.keyboards import Buttons, keyboard
+from bot.texts.callbacks import BroadcastAction, BroadcastCb
+from bot.texts.common import LANGUAGE_NAMES, h, status_label
+from bot.texts.family import broadcast_message
+from bot.texts.keyboards import keyboard
+from bot.texts.staff import (
+    broadcast_state_label,
+    families,
+    progress_counts,
+    progress_keyboard,
+    progress_text,
+)
+from handlers.editing import edit_buttons, edit_in_place
+from handlers.liaison.confirm import ask_to_confirm
 from handlers.routing import RouterSpec
-from handlers.texts import LANGUAGE_NAMES, broadcast_message, h, status_label, too_long
 
 router = RouterSpec("staff.broadcasts")
-
-BROADCAST_COMMANDS = (
-    ("broadcast", N_("Compose a general notice to families")),
-    ("broadcasts", N_("General notices: approve, follow, pause")),
-)
-
-REFUSALS = {
-    "not_liaison": N_("Only an active liaison can do this."),
-    "no_broadcast": N_("There is no such notice."),
-    "not_author": N_("Only the liaison who wrote this notice can change it."),
-    "not_composing": N_("This notice can no longer be changed."),
-    "empty": N_("Write at least one language version first."),
-    "too_long_for_photo": N_(
-        "With a photo, each version can be at most {limit} characters. Shorten the text first."
-    ),
-    "bad_audience": N_("This audience is not available."),
-    "not_awaiting": N_("This notice is not waiting for approval."),
-    "own_broadcast": N_("A second liaison must approve this notice (four-eyes rule)."),
-    "not_running": N_("This notice is not being sent."),
-    "not_paused": N_("This notice is not paused."),
-}
-
-STATE_LABELS = {
-    "composing": N_("being written"),
-    "awaiting_approval": N_("waiting for approval"),
-    "sending": N_("sending"),
-    "paused": N_("paused"),
-    "done": N_("finished"),
-    "cancelled": N_("cancelled"),
-    "declined": N_("declined"),
-    "discarded": N_("withdrawn"),
-}
 
 AUDIENCE_LABELS = {
     "all": N_("all families"),
     "open": N_("families with an open request"),
     "no_open": N_("families without an open request"),
 }
-
-
-def refusal(refused: BroadcastRefused) -> str:
-    return _(REFUSALS[refused.reason]).format(limit=service.MAX_CAPTION_TEXT)
 
 
 def audience_label(view: BroadcastView) -> str:
@@ -85,10 +58,6 @@ def audience_label(view: BroadcastView) -> str:
             status=status_label(RequestStatus(view.audience_value))
         )
     return _(AUDIENCE_LABELS.get(view.audience, AUDIENCE_LABELS["all"]))
-
-
-def families(count: int) -> str:
-    return ngettext("{count} family", "{count} families", count).format(count=count)
 
 
 def preview_lines(preview: Preview) -> list[str]:
@@ -115,7 +84,7 @@ def preview_lines(preview: Preview) -> list[str]:
 def card_text(view: BroadcastView, preview: Preview | None) -> str:
     lines = [
         _("<b>General notice #{id}</b> · {state}").format(
-            id=view.id, state=_(STATE_LABELS[view.state])
+            id=view.id, state=broadcast_state_label(view.state)
         ),
         "",
     ]
@@ -127,7 +96,7 @@ def card_text(view: BroadcastView, preview: Preview | None) -> str:
     lines.append(_("<b>Audience:</b> {audience}").format(audience=audience_label(view)))
     if preview is not None:
         lines += ["", *preview_lines(preview)]
-    if view.state == "composing":
+    if view.state == BroadcastState.COMPOSING:
         lines += [
             "",
             _(
@@ -137,126 +106,70 @@ def card_text(view: BroadcastView, preview: Preview | None) -> str:
                 "whose language has no version get the first of: {order}."
             ).format(order=", ".join(LANGUAGE_NAMES[locale] for locale in view.fallback)),
         ]
-    elif view.state in ("sending", "paused", "done", "cancelled"):
+    elif view.total:
         lines += ["", progress_counts(view)]
     return "\n".join(lines)
 
 
 def card_keyboard(view: BroadcastView, viewer_id: int) -> InlineKeyboardMarkup:
-    def button(text: str, action: str, value: str = "") -> tuple[str, str]:
+    def button(text: str, action: BroadcastAction, value: str = "") -> tuple[str, str]:
         return text, BroadcastCb(action=action, broadcast_id=view.id, value=value).pack()
 
+    a = BroadcastAction
     rows: list[list[tuple[str, str]]] = []
-    if view.state == "composing":
+    if view.state == BroadcastState.COMPOSING:
         rows = [
-            [button(_("All families"), "aud", "all")],
-            [button(_("By language…"), "audmenu", "language")],
-            [button(_("By request status…"), "audmenu", "status")],
+            [button(_("All families"), a.AUDIENCE, "all")],
+            [button(_("By language…"), a.AUDIENCE_MENU, "language")],
+            [button(_("By request status…"), a.AUDIENCE_MENU, "status")],
             [
-                button(_("With an open request"), "aud", "open"),
-                button(_("Without an open request"), "aud", "no_open"),
+                button(_("With an open request"), a.AUDIENCE, "open"),
+                button(_("Without an open request"), a.AUDIENCE, "no_open"),
             ],
-            [button(_("Show as families see it"), "show")],
-            [button(_("Submit for approval"), "submit")],
-            [button(_("Withdraw"), "discard")],
+            [button(_("Show as families see it"), a.SHOW)],
+            [button(_("Submit for approval"), a.SUBMIT)],
+            [button(_("Withdraw"), a.DISCARD)],
         ]
-    elif view.state == "awaiting_approval":
-        rows = [[button(_("Show as families see it"), "show")]]
+    elif view.state == BroadcastState.AWAITING_APPROVAL:
+        rows = [[button(_("Show as families see it"), a.SHOW)]]
         if viewer_id == view.author_id:
-            rows.append([button(_("Withdraw"), "discard")])
-        rows.append([button(_("Approve and send"), "approve"), button(_("Decline"), "decline")])
-    elif view.state in ("sending", "paused"):
+            rows.append([button(_("Withdraw"), a.DISCARD)])
+        rows.append([button(_("Approve and send"), a.APPROVE), button(_("Decline"), a.DECLINE)])
+    elif view.state in (BroadcastState.SENDING, BroadcastState.PAUSED):
         return progress_keyboard(view)
     return keyboard(rows)
 
 
 def audience_menu(view: BroadcastView, kind: str) -> InlineKeyboardMarkup:
     def button(text: str, value: str) -> tuple[str, str]:
-        return text, BroadcastCb(action="aud", broadcast_id=view.id, value=value).pack()
+        return text, BroadcastCb(
+            action=BroadcastAction.AUDIENCE, broadcast_id=view.id, value=value
+        ).pack()
 
     if kind == "language":
         choices = [button(LANGUAGE_NAMES[loc], f"language.{loc}") for loc in SUPPORTED_LOCALES]
     else:
         choices = [button(status_label(s), f"status.{s.value}") for s in RequestStatus]
-    back = (_("« Back"), BroadcastCb(action="open", broadcast_id=view.id).pack())
+    back = (_("« Back"), BroadcastCb(action=BroadcastAction.OPEN, broadcast_id=view.id).pack())
     return keyboard([*([choice] for choice in choices), [back]])
-
-
-def progress_counts(view: BroadcastView) -> str:
-    text = _(
-        "Sent {sent} of {total} · blocked the bot {blocked} · failed {failed} · waiting {left}"
-    ).format(
-        sent=view.count("sent"),
-        total=view.total,
-        blocked=view.count("blocked"),
-        failed=view.count("failed"),
-        left=view.count("pending", "sending"),
-    )
-    if view.count("cancelled"):
-        text += "\n" + _("Not sent because it was cancelled: {count}").format(
-            count=view.count("cancelled")
-        )
-    return text
-
-
-def progress_text(view: BroadcastView) -> str:
-    return "\n".join(
-        [
-            _("<b>General notice #{id}</b> · {state}").format(
-                id=view.id, state=_(STATE_LABELS[view.state])
-            ),
-            progress_counts(view),
-        ]
-    )
-
-
-def progress_keyboard(view: BroadcastView) -> InlineKeyboardMarkup:
-    def button(text: str, action: str) -> tuple[str, str]:
-        return text, BroadcastCb(action=action, broadcast_id=view.id).pack()
-
-    if view.state == "sending":
-        return keyboard([[button(_("Pause"), "pause"), button(_("Cancel"), "cancel")]])
-    if view.state == "paused":
-        return keyboard([[button(_("Resume"), "resume"), button(_("Cancel"), "cancel")]])
-    return keyboard([])
-
-
-def final_report(view: BroadcastView) -> str:
-    lines = [
-        _("<b>General notice #{id}</b> has {state}.").format(
-            id=view.id,
-            state=_("finished") if view.state == "done" else _("been cancelled"),
-        ),
-        progress_counts(view),
-        _("Left out from the start: {opted_out} with notices off, {unreachable} unreachable.")
-        .replace("{opted_out}", families(view.opted_out))
-        .replace("{unreachable}", families(view.unreachable)),
-    ]
-    return "\n".join(lines)
-
-
-def broadcast_awaits(broadcast_id: int) -> str:
-    return _("General notice #{id} is waiting for approval. Open /broadcasts to review it.").format(
-        id=broadcast_id
-    )
 
 
 async def _show_card(
     target: Message,
     uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
     broadcast_id: int,
-    viewer_id: int,
     default_locale: str,
     *,
     edit: bool = False,
 ) -> None:
-    view, preview = await service.card(uow, broadcast_id, default_locale)
-    text, markup = card_text(view, preview), card_keyboard(view, viewer_id)
+    view, preview = await service.card(uow, actor_id, admin_ids, broadcast_id, default_locale)
+    text, markup = card_text(view, preview), card_keyboard(view, actor_id)
     if edit:
-        with contextlib.suppress(TelegramBadRequest):  # unchanged
-            await target.edit_text(text, reply_markup=markup)
-        return
-    await target.answer(text, reply_markup=markup)
+        await edit_in_place(target, text, markup)
+    else:
+        await target.answer(text, reply_markup=markup)
 
 
 @router.message(Command("broadcast"))
@@ -272,187 +185,138 @@ async def broadcast(
     actor = message.from_user.id
     first, _sep, rest = (command.args or "").strip().partition(" ")
     first, rest = first.lower(), rest.strip()
-    try:
-        if first in SUPPORTED_LOCALES:
-            if not rest:
-                await message.answer(
-                    _("Please write: /broadcast {language} and the text of the notice").format(
-                        language=first
-                    )
-                )
-                return
-            if len(rest) > service.MAX_TEXT:
-                await message.answer(too_long(len(rest), service.MAX_TEXT))
-                return
-            text = None if rest == "-" else rest
-            view = await service.set_text(uow, actor, admin_ids, broadcast_fallback, first, text)
-        elif first == "photo":
-            if not message.photo:
-                await message.answer(_("Send the photo itself, with the caption /broadcast photo."))
-                return
-            photo = message.photo[-1].file_id
-            view = await service.set_photo(uow, actor, admin_ids, broadcast_fallback, photo)
-        elif first == "nophoto":
-            view = await service.set_photo(uow, actor, admin_ids, broadcast_fallback, None)
-        elif first:
+    if first in SUPPORTED_LOCALES:
+        if not rest:
             await message.answer(
-                _("Please write: /broadcast uk, ru or en and the text; or just /broadcast.")
+                _("Please write: /broadcast {language} and the text of the notice").format(
+                    language=first
+                )
             )
             return
-        else:
-            view = await service.compose(uow, actor, admin_ids, broadcast_fallback)
-    except BroadcastRefused as refused:
-        if refused.reason == "too_long":
-            await message.answer(too_long(len(rest), service.MAX_CAPTION_TEXT))
-        else:
-            await message.answer(refusal(refused))
+        text = None if rest == "-" else rest
+        view = await service.set_text(uow, actor, admin_ids, broadcast_fallback, first, text)
+    elif first == "photo":
+        if not message.photo:
+            await message.answer(_("Send the photo itself, with the caption /broadcast photo."))
+            return
+        photo = message.photo[-1].file_id
+        view = await service.set_photo(uow, actor, admin_ids, broadcast_fallback, photo)
+    elif first == "nophoto":
+        view = await service.set_photo(uow, actor, admin_ids, broadcast_fallback, None)
+    elif first:
+        await message.answer(
+            _("Please write: /broadcast uk, ru or en and the text; or just /broadcast.")
+        )
         return
-    await _show_card(message, uow, view.id, actor, default_locale)
+    else:
+        view = await service.compose(uow, actor, admin_ids, broadcast_fallback)
+    await _show_card(message, uow, actor, admin_ids, view.id, default_locale)
 
 
 @router.message(Command("broadcasts"))
-async def list_broadcasts(message: Message, uow: UnitOfWork) -> None:
-    items = await service.recent(uow)
+async def list_broadcasts(message: Message, uow: UnitOfWork, admin_ids: frozenset[int]) -> None:
+    assert message.from_user
+    items = await service.recent(uow, message.from_user.id, admin_ids)
     if not items:
         await message.answer(_("No general notices yet. Write one with /broadcast."))
         return
     lines = [_("<b>General notices</b>")]
     rows = []
     for view in items:
-        line = f"#{view.id} · {format_day(view.created_at)} · {_(STATE_LABELS[view.state])}"
+        line = f"#{view.id} · {format_day(view.created_at)} · {broadcast_state_label(view.state)}"
         if view.total:
             line += " · " + _("sent {sent} of {total}").format(
                 sent=view.count("sent"), total=view.total
             )
         lines.append(line)
-        rows.append([(f"#{view.id}", BroadcastCb(action="open", broadcast_id=view.id).pack())])
+        open_card = BroadcastCb(action=BroadcastAction.OPEN, broadcast_id=view.id)
+        rows.append([(f"#{view.id}", open_card.pack())])
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 
-@router.callback_query(BroadcastCb.filter())
-async def on_button(
+# ---- buttons: one handler per action; the notice is reloaded and the role checked ----
+
+
+def _on(*actions: BroadcastAction) -> object:
+    return BroadcastCb.filter(F.action.in_(set(actions)))
+
+
+def _pressed(query: CallbackQuery) -> Message:
+    if not isinstance(query.message, Message):
+        raise Refused("stale")  # too old: Telegram no longer says which message it was
+    return query.message
+
+
+@router.callback_query(_on(BroadcastAction.OPEN))
+async def open_card(
     query: CallbackQuery,
     callback_data: BroadcastCb,
-    bot: Bot,
     uow: UnitOfWork,
     admin_ids: frozenset[int],
-    review_mode: str = "four_eyes",
     default_locale: str = "en",
-    broadcasts: BroadcastSender | None = None,
-    staff_routing: StaffRouting | None = None,
 ) -> None:
-    message = query.message if isinstance(query.message, Message) else None
-    actor = query.from_user.id
-    action, broadcast_id, value = (
-        callback_data.action,
+    message = _pressed(query)
+    await query.answer()
+    await _show_card(
+        message,
+        uow,
+        query.from_user.id,
+        admin_ids,
         callback_data.broadcast_id,
-        callback_data.value,
+        default_locale,
+        edit=True,
     )
-    if message is None:
-        await query.answer()
-        return
-    try:
-        if action == "open":
-            await query.answer()
-            await _show_card(message, uow, broadcast_id, actor, default_locale, edit=True)
-        elif action == "audmenu":
-            view = await service.get(uow, broadcast_id)
-            await query.answer()
-            with contextlib.suppress(TelegramBadRequest):
-                await message.edit_reply_markup(reply_markup=audience_menu(view, value))
-        elif action == "aud":
-            kind, _sep, filter_value = value.partition(".")
-            await service.set_audience(uow, actor, broadcast_id, kind, filter_value or None)
-            await query.answer()
-            await _show_card(message, uow, broadcast_id, actor, default_locale, edit=True)
-        elif action == "show":
-            await query.answer()
-            await _show_as_families_see_it(message, uow, broadcast_id)
-        elif action == "submit":
-            group = staff_routing.group_chat_id if staff_routing else None
-            targets = (group,) if group is not None else None
-            await service.submit(uow, actor, admin_ids, broadcast_id, targets)
-            await query.answer(_("Submitted. Another liaison will review it."))
-            await _show_card(message, uow, broadcast_id, actor, default_locale, edit=True)
-        elif action == "discard":
-            await service.discard(uow, actor, broadcast_id)
-            await query.answer(_("Withdrawn."))
-            with contextlib.suppress(TelegramBadRequest):
-                await message.edit_reply_markup(reply_markup=None)
-        elif action == "decline":
-            await service.decline(uow, actor, admin_ids, broadcast_id)
-            await query.answer(_("Declined. Nothing was sent."))
-            await _show_card(message, uow, broadcast_id, actor, default_locale, edit=True)
-        elif action == "approve" and ReviewMode(review_mode) is ReviewMode.SINGLE:
-            # One-person teams: sending one's own notice takes a second, deliberate press.
-            await query.answer()
-            await _ask_to_confirm(
-                message,
-                _("Send notice #{id} now? Nobody else will review it.").format(id=broadcast_id),
-                _("Yes, send it to the families"),
-                BroadcastCb(action="confirm", broadcast_id=broadcast_id),
-            )
-        elif action in ("approve", "confirm"):
-            view = await service.approve(
-                uow,
-                actor,
-                admin_ids,
-                broadcast_id,
-                ReviewMode(review_mode),
-                default_locale,
-                message.chat.id,
-            )
-            await query.answer(_("Approved. Sending has started."))
-            with contextlib.suppress(TelegramBadRequest):
-                await message.edit_reply_markup(reply_markup=None)
-            shown = await message.answer(progress_text(view), reply_markup=progress_keyboard(view))
-            await service.set_progress_message(uow, view.id, shown.chat.id, shown.message_id)
-            if broadcasts is not None:
-                broadcasts.wake()
-        elif action in ("pause", "resume"):
-            view = await service.control(uow, actor, admin_ids, broadcast_id, action)
-            if broadcasts is not None:
-                broadcasts.wake()
-            await query.answer(_("Paused.") if action == "pause" else _("Sending again."))
-            with contextlib.suppress(TelegramBadRequest):
-                await message.edit_text(progress_text(view), reply_markup=progress_keyboard(view))
-        elif action == "cancel":
-            await query.answer()
-            await _ask_to_confirm(
-                message,
-                _("Cancel notice #{id}? Families who already got it keep it.").format(
-                    id=broadcast_id
-                ),
-                _("Yes, cancel the sending"),
-                BroadcastCb(action="cancel_yes", broadcast_id=broadcast_id),
-            )
-        elif action == "cancel_yes":
-            view = await service.control(uow, actor, admin_ids, broadcast_id, "cancel")
-            if broadcasts is not None:
-                broadcasts.wake()
-            await query.answer(_("Cancelled."))
-            await message.edit_text(progress_text(view), reply_markup=None)
-        else:
-            await query.answer()
-    except BroadcastRefused as refused:
-        await query.answer(refusal(refused), show_alert=True)
 
 
-async def _ask_to_confirm(
-    message: Message, question: str, button: str, confirm: BroadcastCb
+@router.callback_query(_on(BroadcastAction.AUDIENCE_MENU))
+async def audience_choices(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    default_locale: str = "en",
 ) -> None:
-    buttons = Buttons()
-    buttons.button(text=button, callback_data=confirm)
-    await message.answer(question, reply_markup=buttons.as_markup())
+    message = _pressed(query)
+    view, _preview = await service.card(
+        uow, query.from_user.id, admin_ids, callback_data.broadcast_id, default_locale
+    )
+    await query.answer()
+    await edit_buttons(message, audience_menu(view, callback_data.value))
 
 
-async def _show_as_families_see_it(message: Message, uow: UnitOfWork, broadcast_id: int) -> None:
+@router.callback_query(_on(BroadcastAction.AUDIENCE))
+async def choose_audience(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    default_locale: str = "en",
+) -> None:
+    message = _pressed(query)
+    actor, broadcast_id = query.from_user.id, callback_data.broadcast_id
+    kind, _sep, filter_value = callback_data.value.partition(".")
+    await service.set_audience(uow, actor, admin_ids, broadcast_id, kind, filter_value or None)
+    await query.answer()
+    await _show_card(message, uow, actor, admin_ids, broadcast_id, default_locale, edit=True)
+
+
+@router.callback_query(_on(BroadcastAction.SHOW))
+async def show_as_families_see_it(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    default_locale: str = "en",
+) -> None:
     """Each version exactly as a family will get it (frame included, in its language)."""
-    view = await service.get(uow, broadcast_id)
+    message = _pressed(query)
+    view, _preview = await service.card(
+        uow, query.from_user.id, admin_ids, callback_data.broadcast_id, default_locale
+    )
     if not view.texts:
-        await message.answer(_(REFUSALS["empty"]))
-        return
-    i18n = I18n.get_current()
+        raise Refused("empty")
+    await query.answer()
+    i18n = I18n.get_current(no_error=False)
     for locale in SUPPORTED_LOCALES:
         if locale not in view.texts:
             continue
@@ -462,3 +326,156 @@ async def _show_as_families_see_it(message: Message, uow: UnitOfWork, broadcast_
             await message.answer_photo(view.photo, caption=text)
         else:
             await message.answer(text)
+
+
+@router.callback_query(_on(BroadcastAction.SUBMIT))
+async def submit(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    default_locale: str = "en",
+    staff_routing: StaffRouting | None = None,
+) -> None:
+    message = _pressed(query)
+    actor, broadcast_id = query.from_user.id, callback_data.broadcast_id
+    group = staff_routing.group_chat_id if staff_routing else None
+    targets = (group,) if group is not None else None
+    await service.submit(uow, actor, admin_ids, broadcast_id, targets)
+    await query.answer(_("Submitted. Another liaison will review it."))
+    await _show_card(message, uow, actor, admin_ids, broadcast_id, default_locale, edit=True)
+
+
+@router.callback_query(_on(BroadcastAction.DISCARD))
+async def discard(
+    query: CallbackQuery, callback_data: BroadcastCb, uow: UnitOfWork, admin_ids: frozenset[int]
+) -> None:
+    message = _pressed(query)
+    await service.discard(uow, query.from_user.id, admin_ids, callback_data.broadcast_id)
+    await query.answer(_("Withdrawn."))
+    await edit_buttons(message, None)
+
+
+@router.callback_query(_on(BroadcastAction.DECLINE))
+async def decline(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    default_locale: str = "en",
+) -> None:
+    message = _pressed(query)
+    actor, broadcast_id = query.from_user.id, callback_data.broadcast_id
+    await service.decline(uow, actor, admin_ids, broadcast_id)
+    await query.answer(_("Declined. Nothing was sent."))
+    await _show_card(message, uow, actor, admin_ids, broadcast_id, default_locale, edit=True)
+
+
+@router.callback_query(_on(BroadcastAction.APPROVE))
+async def approve(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    review_mode: str = ReviewMode.FOUR_EYES,
+    default_locale: str = "en",
+    broadcasts: BroadcastSender | None = None,
+) -> None:
+    if needs_confirmation(ReviewMode(review_mode)):
+        broadcast_id = callback_data.broadcast_id
+        await ask_to_confirm(
+            query,
+            _("Send notice #{id} now? Nobody else will review it.").format(id=broadcast_id),
+            _("Yes, send it to the families"),
+            BroadcastCb(action=BroadcastAction.CONFIRM, broadcast_id=broadcast_id),
+        )
+        return
+    await confirm(query, callback_data, uow, admin_ids, review_mode, default_locale, broadcasts)
+
+
+@router.callback_query(_on(BroadcastAction.CONFIRM))
+async def confirm(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    review_mode: str = ReviewMode.FOUR_EYES,
+    default_locale: str = "en",
+    broadcasts: BroadcastSender | None = None,
+) -> None:
+    message = _pressed(query)
+    view = await service.approve(
+        uow,
+        query.from_user.id,
+        admin_ids,
+        callback_data.broadcast_id,
+        ReviewMode(review_mode),
+        default_locale,
+        message.chat.id,
+    )
+    await query.answer(_("Approved. Sending has started."))
+    await edit_buttons(message, None)
+    text, markup = progress_text(view), progress_keyboard(view)
+    shown = await message.answer(text, reply_markup=markup)
+    await service.set_progress_message(uow, view.id, shown.chat.id, shown.message_id)
+    if broadcasts is not None:
+        broadcasts.progress_shown(view.id, text, markup)
+        broadcasts.wake()
+
+
+@router.callback_query(_on(BroadcastAction.PAUSE, BroadcastAction.RESUME))
+async def pause_or_resume(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    broadcasts: BroadcastSender | None = None,
+) -> None:
+    message = _pressed(query)
+    action = callback_data.action
+    view = await service.control(
+        uow, query.from_user.id, admin_ids, callback_data.broadcast_id, action.value
+    )
+    await query.answer(_("Paused.") if action is BroadcastAction.PAUSE else _("Sending again."))
+    await _show_progress(message, view, broadcasts, final=False)
+
+
+@router.callback_query(_on(BroadcastAction.CANCEL))
+async def cancel(query: CallbackQuery, callback_data: BroadcastCb) -> None:
+    broadcast_id = callback_data.broadcast_id
+    await ask_to_confirm(
+        query,
+        _("Cancel notice #{id}? Families who already got it keep it.").format(id=broadcast_id),
+        _("Yes, cancel the sending"),
+        BroadcastCb(action=BroadcastAction.CANCEL_CONFIRMED, broadcast_id=broadcast_id),
+    )
+
+
+@router.callback_query(_on(BroadcastAction.CANCEL_CONFIRMED))
+async def cancel_confirmed(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    broadcasts: BroadcastSender | None = None,
+) -> None:
+    message = _pressed(query)
+    view = await service.control(
+        uow, query.from_user.id, admin_ids, callback_data.broadcast_id, "cancel"
+    )
+    await query.answer(_("Cancelled."))
+    await _show_progress(message, view, broadcasts, final=True)
+
+
+async def _show_progress(
+    message: Message, view: BroadcastView, broadcasts: BroadcastSender | None, *, final: bool
+) -> None:
+    """The pressed message now shows the progress; the sender, which keeps the progress
+    message up to date, hears of it (and is woken), so it repeats no identical edit."""
+    text = progress_text(view)
+    markup = None if final else progress_keyboard(view)
+    await edit_in_place(message, text, markup)
+    if broadcasts is not None:
+        if message.message_id == view.progress_message_id:
+            broadcasts.progress_shown(view.id, text, markup)
+        broadcasts.wake()

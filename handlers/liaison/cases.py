@@ -4,33 +4,28 @@ from __future__ import annotations
 
 import contextlib
 
+from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, InputMediaPhoto, Message
 
 from bot.domain import intake
 from bot.domain.reference import normalize_reference_code
+from bot.domain.states import DraftState
 from bot.domain.statuses import CloseReason, RequestStatus
-from bot.i18n import N_, _, format_day
+from bot.i18n import _, format_day
 from bot.outbox import FAMILY_TEMPLATES, OutboxSender
 from bot.services import cases
-from bot.services.cases import CaseNotFound, CaseView, NotAllowed, TransitionNotAllowed
+from bot.services.cases import CaseView
+from bot.services.refusal import Refused
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import CaseCb, DraftCb
-from handlers.family.fallback import unknown_text
+from bot.texts.callbacks import CaseAction, CaseCb, DraftAction, DraftCb
+from bot.texts.common import close_reason_label, format_moment, h, status_label
+from bot.texts.keyboards import Buttons
 from handlers.family.intake import display_value
-from handlers.keyboards import Buttons
 from handlers.routing import RouterSpec
-from handlers.texts import close_reason_label, h, status_label, too_long
 
 router = RouterSpec("staff.cases")
-
-LIAISON_COMMANDS = (
-    ("queue", N_("Cases that need attention")),
-    ("close", N_("Close a case: /close CODE reason [details]")),
-    ("case", N_("Open a case by its reference code")),
-    ("note", N_("Add an internal note to a case")),
-)
 _FIELD_LIMIT = 300  # long answers are cut on the card; nothing is cut in storage
 
 
@@ -91,14 +86,14 @@ def render_card(case: CaseView) -> str:
             + (f" · {entry.actor_id}" if entry.actor_id else "")
         )
     for delivery in [d for d in case.deliveries if d.template in FAMILY_TEMPLATES][-5:]:
-        when = delivery.sent_at.strftime("%Y-%m-%d %H:%M UTC") if delivery.sent_at else _("not yet")
+        when = format_moment(delivery.sent_at) if delivery.sent_at else _("not yet")
         lines.append(_("Family notified: {when}").format(when=when))
     if case.drafts:
         lines.append("\n<b>" + _("Messages for the family") + "</b>")
-        states = {
-            "pending": _("waiting for approval"),
-            "approved": _("approved"),
-            "declined": _("declined"),
+        states: dict[str, str] = {
+            DraftState.PENDING: _("waiting for approval"),
+            DraftState.APPROVED: _("approved"),
+            DraftState.DECLINED: _("declined"),
         }
         for draft in case.drafts[-5:]:
             line = f"#{draft.id} · {states.get(draft.state, draft.state)} · {draft.author_id}: "
@@ -131,24 +126,28 @@ def card_keyboard(case: CaseView, actor_id: int) -> InlineKeyboardMarkup:
     buttons = Buttons()
     if case.assigned_to == actor_id:
         buttons.button(
-            text=_("Release"), callback_data=CaseCb(action="release", request_id=case.id)
+            text=_("Release"), callback_data=CaseCb(action=CaseAction.RELEASE, request_id=case.id)
         )
     else:
-        buttons.button(text=_("Take"), callback_data=CaseCb(action="take", request_id=case.id))
+        buttons.button(
+            text=_("Take"), callback_data=CaseCb(action=CaseAction.TAKE, request_id=case.id)
+        )
     for target in case.allowed_moves:
         if target is RequestStatus.CLOSED:
             continue
         buttons.button(
             text="→ " + status_label(target),
-            callback_data=CaseCb(action="move", request_id=case.id, value=target.value),
+            callback_data=CaseCb(action=CaseAction.MOVE, request_id=case.id, value=target.value),
         )
     if RequestStatus.CLOSED in case.allowed_moves:
-        buttons.button(text=_("Close…"), callback_data=CaseCb(action="close", request_id=case.id))
+        buttons.button(
+            text=_("Close…"), callback_data=CaseCb(action=CaseAction.CLOSE, request_id=case.id)
+        )
     for draft in case.drafts:
-        if draft.state == "pending" and case.status is not RequestStatus.CLOSED:
+        if draft.state == DraftState.PENDING and case.status is not RequestStatus.CLOSED:
             buttons.button(
                 text=_("Approve draft #{id}").format(id=draft.id),
-                callback_data=DraftCb(action="approve", draft_id=draft.id),
+                callback_data=DraftCb(action=DraftAction.APPROVE, draft_id=draft.id),
             )
     buttons.adjust(1)
     return buttons.as_markup()
@@ -159,9 +158,11 @@ def reasons_keyboard(case: CaseView) -> InlineKeyboardMarkup:
     for reason in CloseReason:
         buttons.button(
             text=close_reason_label(reason.value),
-            callback_data=CaseCb(action="reason", request_id=case.id, value=reason.value),
+            callback_data=CaseCb(action=CaseAction.REASON, request_id=case.id, value=reason.value),
         )
-    buttons.button(text=_("« Back"), callback_data=CaseCb(action="card", request_id=case.id))
+    buttons.button(
+        text=_("« Back"), callback_data=CaseCb(action=CaseAction.CARD, request_id=case.id)
+    )
     buttons.adjust(1)
     return buttons.as_markup()
 
@@ -175,14 +176,7 @@ async def open_case(
     if code is None:
         await message.answer(_("Please add the reference code: /case HW-7K3P-9Q"))
         return
-    try:
-        case = await cases.open_case(uow, message.from_user.id, admin_ids, code=code)
-    except CaseNotFound:
-        await message.answer(_("There is no case {code}.").format(code=code))
-        return
-    except NotAllowed:
-        await message.answer(unknown_text())
-        return
+    case = await cases.open_case(uow, message.from_user.id, admin_ids, code=code)
     await send_card(message, case, message.from_user.id)
 
 
@@ -202,14 +196,16 @@ async def open_from_notice(
     """The "Open in a private chat" link of a notice in the liaison group."""
     assert message.from_user
     code = normalize_reference_code((command.args or "").removeprefix("case-"))
-    case = None
-    if code is not None:
-        with contextlib.suppress(CaseNotFound):
-            case = await cases.open_case(uow, message.from_user.id, admin_ids, code=code)
-    if case is None:
-        await message.answer(_("There is no case {code}.").format(code=code or "?"))
+    if code is None:
+        await message.answer(_("There is no case {code}.").format(code="?"))
         return
+    case = await cases.open_case(uow, message.from_user.id, admin_ids, code=code)
     await send_card(message, case, message.from_user.id)
+
+
+def _close_reason(word: str) -> CloseReason | None:
+    normalized = word.lower().replace("-", "_")
+    return next((r for r in CloseReason if r.value == normalized), None)
 
 
 @router.message(Command("close"))
@@ -224,10 +220,7 @@ async def close(
     assert message.from_user
     parts = (command.args or "").split(maxsplit=2)
     code = normalize_reference_code(parts[0]) if parts else None
-    reasons = {r.value.replace("_", "-"): r for r in CloseReason} | {
-        r.value: r for r in CloseReason
-    }
-    reason = reasons.get(parts[1].lower()) if len(parts) > 1 else None
+    reason = _close_reason(parts[1]) if len(parts) > 1 else None
     if code is None or reason is None:
         await message.answer(
             _(
@@ -236,21 +229,7 @@ async def close(
         )
         return
     detail = parts[2].strip() if len(parts) > 2 else None
-    try:
-        case = await cases.open_case(uow, message.from_user.id, admin_ids, code=code)
-        case = await cases.change_status(
-            uow, message.from_user.id, admin_ids, case.id, RequestStatus.CLOSED, reason, detail
-        )
-    except CaseNotFound:
-        await message.answer(_("There is no case {code}.").format(code=code))
-        return
-    except TransitionNotAllowed as error:
-        await message.answer(
-            _("A case cannot move from “{current}” to “{target}”.").format(
-                current=status_label(error.current), target=status_label(error.target)
-            )
-        )
-        return
+    case = await cases.close_case(uow, message.from_user.id, admin_ids, code, reason, detail)
     if outbox is not None:
         outbox.wake()
     await message.answer(render_card(case), reply_markup=card_keyboard(case, message.from_user.id))
@@ -267,75 +246,104 @@ async def note(
     if code is None or not text:
         await message.answer(_("Please write: /note HW-7K3P-9Q the text of the note"))
         return
-    if len(text) > cases.MAX_NOTE:
-        await message.answer(too_long(len(text), cases.MAX_NOTE))
-        return
-    try:
-        await cases.add_note(uow, message.from_user.id, admin_ids, code, text)
-    except CaseNotFound:
-        await message.answer(_("There is no case {code}.").format(code=code))
-        return
+    await cases.add_note(uow, message.from_user.id, admin_ids, code, text)
     await message.answer(_("Internal note added to {code}.").format(code=code))
 
 
-@router.callback_query(CaseCb.filter())
-async def case_button(
+# ---- buttons on a case card: one handler per action --------------------------------------
+
+
+async def _show(
+    query: CallbackQuery, case: CaseView, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """The card in place of the message whose button was pressed (or just new buttons)."""
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    with contextlib.suppress(TelegramBadRequest):  # the same card: nothing to change
+        if markup is not None:
+            await query.message.edit_reply_markup(reply_markup=markup)
+        else:
+            await query.message.edit_text(
+                render_card(case), reply_markup=card_keyboard(case, query.from_user.id)
+            )
+
+
+@router.callback_query(CaseCb.filter(F.action.in_({CaseAction.TAKE, CaseAction.RELEASE})))
+async def take_or_release(
+    query: CallbackQuery, callback_data: CaseCb, uow: UnitOfWork, admin_ids: frozenset[int]
+) -> None:
+    take = callback_data.action is CaseAction.TAKE
+    case = await cases.assign(
+        uow, query.from_user.id, admin_ids, callback_data.request_id, take=take
+    )
+    await _show(query, case)
+
+
+def _status_value(value: str) -> RequestStatus:
+    try:
+        return RequestStatus(value)
+    except ValueError:
+        raise Refused("stale") from None
+
+
+@router.callback_query(CaseCb.filter(F.action == CaseAction.MOVE))
+async def move(
     query: CallbackQuery,
     callback_data: CaseCb,
     uow: UnitOfWork,
     admin_ids: frozenset[int],
     outbox: OutboxSender | None = None,
 ) -> None:
-    actor = query.from_user.id
-    action, request_id = callback_data.action, callback_data.request_id
-    markup_only = False
-    try:
-        if action in {"take", "release"}:
-            case = await cases.assign(uow, actor, admin_ids, request_id, take=action == "take")
-        elif action == "move":
-            case = await cases.change_status(
-                uow, actor, admin_ids, request_id, RequestStatus(callback_data.value)
-            )
-        elif action == "reason":
-            case = await cases.change_status(
-                uow,
-                actor,
-                admin_ids,
-                request_id,
-                RequestStatus.CLOSED,
-                CloseReason(callback_data.value),
-            )
-        elif action in {"close", "card", "open"}:
-            case = await cases.open_case(uow, actor, admin_ids, request_id=request_id)
-            markup_only = True
-        else:
-            raise CaseNotFound
-    except (CaseNotFound, ValueError):
-        await query.answer(_("This button is no longer active."))
-        return
-    except NotAllowed:
-        await query.answer(_("This button is no longer active."))
-        return
-    except TransitionNotAllowed as error:
-        await query.answer(
-            _("A case cannot move from “{current}” to “{target}”.").format(
-                current=status_label(error.current), target=status_label(error.target)
-            ),
-            show_alert=True,
-        )
-        return
-    await query.answer()
-    if outbox is not None and action in {"move", "reason"}:
+    target = _status_value(callback_data.value)
+    if target is RequestStatus.CLOSED:
+        raise Refused("stale")  # closing needs a reason: the "Close…" button
+    case = await cases.change_status(
+        uow, query.from_user.id, admin_ids, callback_data.request_id, target
+    )
+    if outbox is not None:
         outbox.wake()
-    if not isinstance(query.message, Message):
-        return
-    if action == "open":
-        await send_card(query.message, case, actor)
-        return
-    with contextlib.suppress(TelegramBadRequest):
-        if markup_only and action == "close":
-            await query.message.edit_reply_markup(reply_markup=reasons_keyboard(case))
-        else:
-            await query.message.edit_text(
-                render_card(case), reply_markup=card_keyboard(case, actor)
-            )
+    await _show(query, case)
+
+
+@router.callback_query(CaseCb.filter(F.action == CaseAction.REASON))
+async def close_with_reason(
+    query: CallbackQuery,
+    callback_data: CaseCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    outbox: OutboxSender | None = None,
+) -> None:
+    reason = _close_reason(callback_data.value)
+    if reason is None:
+        raise Refused("stale")
+    case = await cases.change_status(
+        uow, query.from_user.id, admin_ids, callback_data.request_id, RequestStatus.CLOSED, reason
+    )
+    if outbox is not None:
+        outbox.wake()
+    await _show(query, case)
+
+
+@router.callback_query(CaseCb.filter(F.action.in_({CaseAction.CLOSE, CaseAction.CARD})))
+async def close_menu_or_card(
+    query: CallbackQuery, callback_data: CaseCb, uow: UnitOfWork, admin_ids: frozenset[int]
+) -> None:
+    case = await cases.open_case(
+        uow, query.from_user.id, admin_ids, request_id=callback_data.request_id
+    )
+    await _show(
+        query, case, reasons_keyboard(case) if callback_data.action is CaseAction.CLOSE else None
+    )
+
+
+@router.callback_query(CaseCb.filter(F.action == CaseAction.OPEN))
+async def open_button(
+    query: CallbackQuery, callback_data: CaseCb, uow: UnitOfWork, admin_ids: frozenset[int]
+) -> None:
+    case = await cases.open_case(
+        uow, query.from_user.id, admin_ids, request_id=callback_data.request_id
+    )
+    await query.answer()
+    if isinstance(query.message, Message):
+        await send_card(query.message, case, query.from_user.id)

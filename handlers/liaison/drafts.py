@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.domain.reference import normalize_reference_code
-from bot.i18n import N_, _
+from bot.domain.review import ReviewMode, needs_confirmation
+from bot.i18n import _
 from bot.outbox import OutboxSender
 from bot.services import drafts
-from bot.services.drafts import DraftRefused, DraftView, ReviewMode
+from bot.services.drafts import DraftView
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import DraftCb
-from handlers.keyboards import Buttons
+from bot.texts.callbacks import DraftAction, DraftCb
+from bot.texts.common import h
+from bot.texts.keyboards import Buttons
+from handlers.liaison.confirm import ask_to_confirm
 from handlers.routing import RouterSpec
-from handlers.texts import h, too_long
 
 router = RouterSpec("staff.drafts")
-
-DRAFT_COMMANDS = (
-    ("ask", N_("Draft a question for the family")),
-    ("update", N_("Draft an update for the family")),
-    ("decline", N_("Decline a draft, with the reason")),
-)
-
-REFUSALS = {
-    "not_liaison": N_("Only an active liaison can do this."),
-    "no_case": N_("There is no such case."),
-    "no_draft": N_("There is no such draft."),
-    "closed": N_("The case is closed: nothing more can be sent to the family."),
-    "not_pending": N_("This draft has already been approved or declined."),
-    "own_draft": N_("A second liaison must approve this draft (four-eyes rule)."),
-}
 
 
 def draft_card(draft: DraftView) -> str:
@@ -44,7 +32,8 @@ def draft_card(draft: DraftView) -> str:
 def draft_keyboard(draft: DraftView) -> InlineKeyboardMarkup:
     buttons = Buttons()
     buttons.button(
-        text=_("Approve and send"), callback_data=DraftCb(action="approve", draft_id=draft.id)
+        text=_("Approve and send"),
+        callback_data=DraftCb(action=DraftAction.APPROVE, draft_id=draft.id),
     )
     return buttons.as_markup()
 
@@ -62,16 +51,7 @@ async def _create(
             _("Please write: /{command} HW-7K3P-9Q and the text").format(command=command.command)
         )
         return
-    if len(text) > drafts.MAX_DRAFT:
-        await message.answer(too_long(len(text), drafts.MAX_DRAFT))
-        return
-    try:
-        draft = await drafts.create_draft(
-            uow, message.from_user.id, admin_ids, code, kind, text, photo
-        )
-    except DraftRefused as refused:
-        await message.answer(_(REFUSALS[refused.reason]))
-        return
+    draft = await drafts.create_draft(uow, message.from_user.id, admin_ids, code, kind, text, photo)
     await message.answer(draft_card(draft), reply_markup=draft_keyboard(draft))
 
 
@@ -98,51 +78,55 @@ async def decline(
     if not number.isdigit() or not reason.strip():
         await message.answer(_("Please write: /decline 12 and the reason"))
         return
-    try:
-        draft = await drafts.decline(
-            uow, message.from_user.id, admin_ids, int(number), reason.strip()[:500]
-        )
-    except DraftRefused as refused:
-        await message.answer(_(REFUSALS[refused.reason]))
-        return
+    draft = await drafts.decline(uow, message.from_user.id, admin_ids, int(number), reason.strip())
     await message.answer(
         _("Draft #{id} declined. It is kept on the case with the reason.").format(id=draft.id)
     )
 
 
-@router.callback_query(DraftCb.filter())
+@router.callback_query(DraftCb.filter(F.action == DraftAction.APPROVE))
 async def approve_button(
     query: CallbackQuery,
     callback_data: DraftCb,
     uow: UnitOfWork,
     admin_ids: frozenset[int],
-    review_mode: str = "four_eyes",
+    review_mode: str = ReviewMode.FOUR_EYES,
     outbox: OutboxSender | None = None,
 ) -> None:
-    mode = ReviewMode(review_mode)
-    if mode is ReviewMode.SINGLE and callback_data.action == "approve":
-        # One-person teams: approving one's own text takes a second, deliberate press.
-        buttons = Buttons()
-        buttons.button(
-            text=_("Yes, send it to the family"),
-            callback_data=DraftCb(action="confirm", draft_id=callback_data.draft_id),
+    if needs_confirmation(ReviewMode(review_mode)):
+        await ask_to_confirm(
+            query,
+            _("Send draft #{id} to the family now? Nobody else will review it.").format(
+                id=callback_data.draft_id
+            ),
+            _("Yes, send it to the family"),
+            DraftCb(action=DraftAction.CONFIRM, draft_id=callback_data.draft_id),
         )
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.answer(
-                _("Send draft #{id} to the family now? Nobody else will review it.").format(
-                    id=callback_data.draft_id
-                ),
-                reply_markup=buttons.as_markup(),
-            )
         return
-    try:
-        draft = await drafts.approve(
-            uow, query.from_user.id, admin_ids, callback_data.draft_id, mode
-        )
-    except DraftRefused as refused:
-        await query.answer(_(REFUSALS[refused.reason]), show_alert=True)
-        return
+    await _approve(query, callback_data, uow, admin_ids, ReviewMode(review_mode), outbox)
+
+
+@router.callback_query(DraftCb.filter(F.action == DraftAction.CONFIRM))
+async def confirm_button(
+    query: CallbackQuery,
+    callback_data: DraftCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    review_mode: str = ReviewMode.FOUR_EYES,
+    outbox: OutboxSender | None = None,
+) -> None:
+    await _approve(query, callback_data, uow, admin_ids, ReviewMode(review_mode), outbox)
+
+
+async def _approve(
+    query: CallbackQuery,
+    callback_data: DraftCb,
+    uow: UnitOfWork,
+    admin_ids: frozenset[int],
+    mode: ReviewMode,
+    outbox: OutboxSender | None,
+) -> None:
+    draft = await drafts.approve(uow, query.from_user.id, admin_ids, callback_data.draft_id, mode)
     await query.answer(_("Approved. It is on its way to the family."))
     if outbox is not None:
         outbox.wake()

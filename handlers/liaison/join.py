@@ -7,9 +7,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.i18n import _
+from bot.menus import show_staff_menu
 from bot.services import access
 from bot.services.uow import UnitOfWork
-from handlers.liaison.menus import show_staff_menu
 from handlers.routing import RouterSpec
 
 router = RouterSpec("staff.join")

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-from datetime import UTC, datetime
-
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.domain.statuses import RequestStatus
-from bot.i18n import _, ngettext
+from bot.i18n import _
 from bot.services import queue
 from bot.services.queue import QueuePage
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import CaseCb, QueueCb
-from handlers.keyboards import keyboard
+from bot.texts.callbacks import CaseAction, CaseCb, QueueCb
+from bot.texts.common import status_label
+from bot.texts.keyboards import keyboard
+from bot.texts.staff import waited
+from handlers.editing import edit_in_place
 from handlers.routing import RouterSpec
-from handlers.texts import status_label
 
 router = RouterSpec("staff.queue")
 FILTERS = (None, RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.NEEDS_INFORMATION)
-
-
-def waited(since: datetime) -> str:
-    hours = int((datetime.now(UTC) - since).total_seconds() // 3600)
-    if hours < 1:
-        return _("less than an hour")
-    if hours < 48:
-        return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
-    days = hours // 24
-    return ngettext("{count} day", "{count} days", days).format(count=days)
 
 
 def render_queue(page: QueuePage, status: RequestStatus | None) -> tuple[str, InlineKeyboardMarkup]:
@@ -58,7 +46,7 @@ def render_queue(page: QueuePage, status: RequestStatus | None) -> tuple[str, In
             + _("waiting {time}").format(time=waited(item.waiting_since))
             + (f" · {', '.join(marks)}" if marks else "")
         )
-        rows.append([(item.code, CaseCb(action="open", request_id=item.id).pack())])
+        rows.append([(item.code, CaseCb(action=CaseAction.OPEN, request_id=item.id).pack())])
     pages = f"{page.pages}+" if page.more_than_counted else str(page.pages)
     lines.append(_("Page {page} of {pages}").format(page=page.page + 1, pages=pages))
     value = status.value if status else ""
@@ -84,21 +72,24 @@ def render_queue(page: QueuePage, status: RequestStatus | None) -> tuple[str, In
 
 
 @router.message(Command("queue"))
-async def show_queue(message: Message, uow: UnitOfWork) -> None:
-    page = await queue.queue_page(uow, 0)
+async def show_queue(message: Message, uow: UnitOfWork, admin_ids: frozenset[int]) -> None:
+    assert message.from_user
+    page = await queue.queue_page(uow, message.from_user.id, admin_ids, 0)
     text, markup = render_queue(page, None)
     await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(QueueCb.filter())
-async def turn_page(query: CallbackQuery, callback_data: QueueCb, uow: UnitOfWork) -> None:
+async def turn_page(
+    query: CallbackQuery, callback_data: QueueCb, uow: UnitOfWork, admin_ids: frozenset[int]
+) -> None:
     try:
         status = RequestStatus(callback_data.status) if callback_data.status else None
     except ValueError:
         status = None
-    page = await queue.queue_page(uow, max(0, callback_data.page), status)
+    page = await queue.queue_page(
+        uow, query.from_user.id, admin_ids, max(0, callback_data.page), status
+    )
     await query.answer()
     if isinstance(query.message, Message):
-        text, markup = render_queue(page, status)
-        with contextlib.suppress(TelegramBadRequest):
-            await query.message.edit_text(text, reply_markup=markup)
+        await edit_in_place(query.message, *render_queue(page, status))

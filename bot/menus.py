@@ -1,4 +1,4 @@
-"""Staff command menus, visible only in the chats of staff (per-chat command scope)."""
+"""Command menus in Telegram: the public one, and each staff member's own (per-chat scope)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,34 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeChat
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 
 from bot import SUPPORTED_LOCALES
+from bot.domain.roles import Role
+from bot.i18n import CatalogI18n
 from bot.services import access, families
-from bot.services.access import Role
 from bot.services.uow import UnitOfWork
+from bot.texts.menus import menu_for
 
 log = logging.getLogger(__name__)
 
 
-def staff_commands(role: Role, locale: str) -> list[BotCommand]:
-    from bot.app import FAMILY_COMMANDS
-    from handlers.liaison.admin import ADMIN_COMMANDS
-    from handlers.liaison.broadcasts import BROADCAST_COMMANDS
-    from handlers.liaison.cases import LIAISON_COMMANDS
-    from handlers.liaison.drafts import DRAFT_COMMANDS
+def _commands(role: Role, locale: str, i18n: I18n | None) -> list[BotCommand]:
+    def translate(text: str) -> str:
+        return i18n.gettext(text, locale=locale) if i18n else text
 
-    i18n = I18n.get_current(no_error=True)
-    entries = [*FAMILY_COMMANDS, *LIAISON_COMMANDS, *DRAFT_COMMANDS, *BROADCAST_COMMANDS]
-    if role >= Role.ADMIN:
-        from handlers.liaison.audit import AUDIT_COMMANDS
+    return [BotCommand(command=name, description=translate(text)) for name, text in menu_for(role)]
 
-        entries += list(ADMIN_COMMANDS) + list(AUDIT_COMMANDS)
-    translate = (lambda text: i18n.gettext(text, locale=locale)) if i18n else (lambda t: t)
-    return [BotCommand(command=name, description=translate(text)) for name, text in entries]
+
+async def register_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in every language, and in the default one for everyone else."""
+    scope = BotCommandScopeAllPrivateChats()
+    for language in (None, *SUPPORTED_LOCALES):
+        locale = language or i18n.default_locale
+        await bot.set_my_commands(
+            _commands(Role.NONE, locale, i18n), scope=scope, language_code=language
+        )
 
 
 async def show_staff_menu(
@@ -53,7 +55,7 @@ async def show_staff_menu(
         for language in languages:
             locale = chosen or language or default
             await bot.set_my_commands(
-                staff_commands(role, locale), scope=scope, language_code=language
+                _commands(role, locale, i18n), scope=scope, language_code=language
             )
     except TelegramAPIError as error:
         # They may never have opened a chat with the bot; the menu follows on their first visit.
@@ -65,3 +67,12 @@ async def forget_staff_menu(bot: Bot, user_id: int) -> None:
     for language in (None, *SUPPORTED_LOCALES):
         with contextlib.suppress(TelegramAPIError):
             await bot.delete_my_commands(scope=scope, language_code=language)
+
+
+async def show_all_staff_menus(
+    bot: Bot, uow: UnitOfWork, admin_ids: frozenset[int], i18n: CatalogI18n
+) -> None:
+    """At start-up: admins and liaisons see their extra commands; nobody else does."""
+    with i18n.context():
+        for member in await access.list_liaisons(uow, admin_ids):
+            await show_staff_menu(bot, uow, member.user_id, admin_ids)

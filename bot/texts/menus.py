@@ -1,0 +1,52 @@
+"""The command menus: the public one for families, and the staff menus by role."""
+
+from __future__ import annotations
+
+from bot.domain.roles import Role
+from bot.i18n import N_
+
+Command = tuple[str, str]  # (name, description marked for translation)
+
+FAMILY_COMMANDS: tuple[Command, ...] = (
+    ("new", N_("New tracing request")),
+    ("status", N_("My requests and their status")),
+    ("add", N_("Add information to a request")),
+    ("language", N_("Choose the language")),
+    ("help", N_("What this bot can do")),
+    ("privacy", N_("What we store and who sees it")),
+    ("notices", N_("General notices on or off")),
+    ("cancel", N_("Stop what you are doing")),
+)
+
+# Shown only in staff chats (per-chat scope), after the family commands.
+LIAISON_COMMANDS: tuple[Command, ...] = (
+    ("queue", N_("Cases that need attention")),
+    ("close", N_("Close a case: /close CODE reason [details]")),
+    ("case", N_("Open a case by its reference code")),
+    ("note", N_("Add an internal note to a case")),
+    ("ask", N_("Draft a question for the family")),
+    ("update", N_("Draft an update for the family")),
+    ("decline", N_("Decline a draft, with the reason")),
+    ("broadcast", N_("Compose a general notice to families")),
+    ("broadcasts", N_("General notices: approve, follow, pause")),
+)
+ADMIN_COMMANDS: tuple[Command, ...] = (
+    ("grant", N_("Add a liaison by Telegram user id")),
+    ("revoke", N_("Remove a liaison")),
+    ("liaisons", N_("List the liaison team")),
+    ("invite", N_("One-time code for a new liaison (24 h)")),
+    ("audit", N_("Audit trail of a case or a general notice")),
+)
+
+
+def menu_for(role: Role) -> tuple[Command, ...]:
+    """Everything a member of `role` has in their menu."""
+    if role >= Role.ADMIN:
+        return FAMILY_COMMANDS + LIAISON_COMMANDS + ADMIN_COMMANDS
+    if role >= Role.LIAISON:
+        return FAMILY_COMMANDS + LIAISON_COMMANDS
+    return FAMILY_COMMANDS
+
+
+def names(commands: tuple[Command, ...]) -> frozenset[str]:
+    return frozenset(name for name, _description in commands)
