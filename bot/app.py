@@ -133,7 +133,7 @@ async def _on_error(event: ErrorEvent, locale_middleware: LocaleMiddleware) -> b
         if update.callback_query:
             with contextlib.suppress(TelegramAPIError):
                 await update.callback_query.answer()
-        await target.answer(  # type: ignore[union-attr]
+        await target.answer(
             _(
                 "Sorry, something went wrong on our side. What you entered is kept. "
                 "Please try again in a minute."

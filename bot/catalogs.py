@@ -16,7 +16,16 @@ from babel.messages.pofile import read_po, write_po
 from bot import LOCALES_DIR, PROJECT_ROOT, SUPPORTED_LOCALES
 from bot.i18n import DOMAIN
 
-KEYWORDS = {"_": None, "N_": None, "__": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "__": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    # The first argument is the msgctxt: NC_("relationship", "Other").
+    "NC_": ((1, "c"), 2),
+    "pgettext": ((1, "c"), 2),
+}
 SOURCE_DIRS = ("bot", "handlers", "storage")
 SOURCE_LOCALE = "en"
 

@@ -17,15 +17,33 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot import LOCALES_DIR, SUPPORTED_LOCALES
+from bot.domain.markers import N_, NC_  # the marks live in the domain, which imports no Babel
 
 DOMAIN = "messages"
 
-__all__ = ["DOMAIN", "N_", "CatalogI18n", "_", "__", "format_day", "ngettext"]
+__all__ = [
+    "DOMAIN",
+    "NC_",
+    "N_",
+    "CatalogI18n",
+    "_",
+    "__",
+    "format_day",
+    "ngettext",
+    "pgettext",
+]
 
 
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated later, where it is shown."""
-    return message
+def pgettext(context: str, message: str, locale: str | None = None) -> str:
+    """`message` in the current language, as translated under `context` (msgctxt).
+
+    aiogram's gettext has no context; the compiled catalogs are GNUTranslations, which do.
+    """
+    i18n = I18n.get_current(no_error=False)
+    translations = i18n.locales.get(locale or i18n.current_locale)
+    if translations is None:
+        return message
+    return translations.pgettext(context, message)
 
 
 class CatalogI18n(I18n):

@@ -9,6 +9,7 @@ ever lost, and normal operation sends each message once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -198,8 +199,7 @@ class OutboxSender:
         for index, message in enumerate(messages):
             if self._stopping:
                 # Shutting down: hand back what was claimed but not tried, for the next start.
-                rest = messages[index:]
-                await self.uow.run(lambda tx: _release(tx, rest))
+                await self.uow.run(functools.partial(_release, messages=messages[index:]))
                 return index
             await self._deliver(message)
         return len(messages)

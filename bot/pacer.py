@@ -19,6 +19,9 @@ session's request middleware, so nothing can bypass it, and it keeps:
 Groups (negative chat ids, such as the liaisons' group) get one message every three seconds.
 
 Edits, button answers and other calls are not messages and pass straight through.
+
+The pacer reads the time and waits through a `Clock`: the monotonic clock in production, a
+virtual one in the tests, which then check exact times in milliseconds instead of sleeping.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from enum import IntEnum
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -90,12 +94,46 @@ def current_traffic() -> Priority:
     return _traffic.get()
 
 
+class Clock(Protocol):
+    """Where the pacer reads the time and waits."""
+
+    def now(self) -> float:
+        """Seconds on a clock that never goes back (from any origin)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    async def wait(self, event: asyncio.Event, seconds: float | None) -> None:
+        """Until `event` is set or `seconds` have passed (None: no time limit)."""
+        ...
+
+
+class MonotonicClock:
+    """The real clock: time.monotonic and asyncio's sleeps."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def wait(self, event: asyncio.Event, seconds: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+
+MONOTONIC = MonotonicClock()
+
+
 class Pacer:
-    def __init__(self, rate: int, *, chat_interval: float = CHAT_INTERVAL) -> None:
+    def __init__(
+        self, rate: int, *, chat_interval: float = CHAT_INTERVAL, clock: Clock = MONOTONIC
+    ) -> None:
         if rate < 1:
             raise ValueError("rate must be at least 1 message a second")
         self.rate = rate
         self.chat_interval = chat_interval
+        self.clock = clock
         self._in_flight = 0
         self._recent: deque[float] = deque()  # when finished messages' answers came back
         self._paused_until = 0.0
@@ -127,7 +165,7 @@ class Pacer:
         return used + count <= self.rate or used == 0
 
     async def _acquire_global(self, count: int, priority: Priority) -> None:
-        now = time.monotonic()
+        now = self.clock.now()
         if not self._waiting and self._fits(count, now):
             self._in_flight += count
             return
@@ -138,7 +176,7 @@ class Pacer:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._release_global(count, time.monotonic())  # granted just as we left
+                self._release_global(count, self.clock.now())  # granted just as we left
             raise
 
     def _kick(self) -> None:
@@ -149,7 +187,7 @@ class Pacer:
     async def _grant_in_order(self) -> None:
         while self._waiting:
             self._changed.clear()
-            now = time.monotonic()
+            now = self.clock.now()
             _priority, _order, count, future = self._waiting[0]
             if future.done():
                 heapq.heappop(self._waiting)
@@ -165,8 +203,7 @@ class Pacer:
                 timeout = self._recent[0] + WINDOW - now
             else:
                 timeout = None  # only a finishing message can free a slot
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+            await self.clock.wait(self._changed, timeout)
 
     def _release_global(self, count: int, now: float) -> None:
         self._in_flight -= count
@@ -176,7 +213,7 @@ class Pacer:
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends for `seconds`."""
-        until = time.monotonic() + seconds
+        until = self.clock.now() + seconds
         self._paused_until = max(self._paused_until, until)
         if self._waiting:
             self._kick()
@@ -192,10 +229,12 @@ class Pacer:
         interval = self.chat_interval if chat_id > 0 else max(self.chat_interval, GROUP_INTERVAL)
         while True:
             busy = busy_in.get(chat_id, 0)
-            wait = last_in.get(chat_id, 0.0) + interval - time.monotonic()
+            last = last_in.get(chat_id)
+            # Not "0.0 + interval": a clock may start near zero (a virtual one does).
+            wait = 0.0 if last is None else last + interval - self.clock.now()
             if not busy and wait <= 0:
                 return
-            await asyncio.sleep(max(wait, 0.01) if not busy else 0.05)
+            await self.clock.sleep(max(wait, 0.01) if not busy else 0.05)
 
     # ---- one message ------------------------------------------------------------------
 
@@ -227,7 +266,7 @@ class Pacer:
             try:
                 yield
             finally:
-                now = time.monotonic()
+                now = self.clock.now()
                 self._release_global(count, now)
                 if chat_id is not None:
                     _leave(self._chat_busy, self._chat_last, chat_id, now)
@@ -260,13 +299,13 @@ def _leave(busy: dict[int, int], last: dict[int, float], chat_id: int, now: floa
     last[chat_id] = now
 
 
-def _message_count(method: TelegramMethod[object]) -> int:
+def _message_count(method: TelegramMethod[Any]) -> int:
     if isinstance(method, SendMediaGroup):
         return max(1, len(method.media))
     return 1
 
 
-def _chat_of(method: TelegramMethod[object]) -> int | None:
+def _chat_of(method: TelegramMethod[Any]) -> int | None:
     chat_id = getattr(method, "chat_id", None)
     return chat_id if isinstance(chat_id, int) else None
 

@@ -14,7 +14,7 @@ from bot.texts.common import (  # noqa: F401 (shared with the family handlers)
     too_long,
 )
 from bot.texts.keyboards import column, keyboard
-from handlers.callbacks import LanguageCb, MenuCb
+from handlers.callbacks import LanguageCb, MenuAction, MenuCb
 
 
 def welcome_text() -> str:
@@ -75,14 +75,14 @@ def privacy_text(retention_days: int) -> str:
 def menu_keyboard() -> InlineKeyboardMarkup:
     return keyboard(
         [
-            [(_("New request"), MenuCb(action="new").pack())],
+            [(_("New request"), MenuCb(action=MenuAction.NEW).pack())],
             [
-                (_("My requests"), MenuCb(action="status").pack()),
-                (_("Language"), MenuCb(action="language").pack()),
+                (_("My requests"), MenuCb(action=MenuAction.STATUS).pack()),
+                (_("Language"), MenuCb(action=MenuAction.LANGUAGE).pack()),
             ],
             [
-                (_("Help"), MenuCb(action="help").pack()),
-                (_("Privacy"), MenuCb(action="privacy").pack()),
+                (_("Help"), MenuCb(action=MenuAction.HELP).pack()),
+                (_("Privacy"), MenuCb(action=MenuAction.PRIVACY).pack()),
             ],
         ]
     )

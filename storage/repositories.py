@@ -88,7 +88,9 @@ class RequestRepository:
     def add(self, request: TracingRequest) -> None:
         self.session.add(request)
 
-    def list_for_family(self, family_id: int) -> Sequence[Row[Any]]:
+    def list_for_family(
+        self, family_id: int
+    ) -> Sequence[Row[int, str, str, str, str | None, datetime]]:
         """The columns a family's list shows, not whole requests: it runs on every /status."""
         r = TracingRequest
         return self.session.execute(

@@ -157,3 +157,10 @@ async def redis_url() -> AsyncIterator[str]:
     yield REDIS_URL
     await client.flushdb()
     await client.aclose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any(item.path.name == "test_types.py" for item in items):
+        from tests import typecheck
+
+        typecheck.start()

@@ -4,7 +4,10 @@ The bot talks to it over real HTTP (``TelegramAPIServer.from_base(emu.base_url)`
 ``getUpdates`` exactly as it would against api.telegram.org, while tests play users
 (``send_text``, ``press_button`` ...) and inspect what the bot sent (``sent_to``,
 ``wait_for_message``). Validation mirrors Telegram's checks and error texts, so a bug that would
-make Telegram answer 400 fails the test instead of passing silently.
+make Telegram answer 400 fails the test instead of passing silently: the emulator is strict,
+and ``stop()`` (or leaving ``async with``) fails the test if it answered a 400 that the test
+did not announce with ``expect_errors``. Faults a test injected (``fail_next`` ...), 429s of
+the rate limiter and other codes (403 for a user the test blocked) are not checked.
 
 Deliberate differences from Telegram (documented so nobody is surprised):
 
@@ -559,6 +562,36 @@ class ApiErrorRecord(NamedTuple):
     description: str
     injected: bool  # came from fail_next/fail_for/outage or the rate limiter
 
+    def __str__(self) -> str:
+        return f"{self.method} -> {self.error_code} {self.description}"
+
+
+class ErrorExpectation:
+    """Errors a test provokes on purpose; see ``TelegramEmulator.expect_errors``."""
+
+    def __init__(
+        self,
+        emulator: TelegramEmulator,
+        fragments: tuple[str, ...],
+        methods: frozenset[str] | None,
+    ) -> None:
+        self._emulator = emulator
+        self.fragments = tuple(f.lower() for f in fragments)
+        self.methods = methods  # lowercase names; None = any method
+        self.seen: list[ApiErrorRecord] = []  # the errors it matched
+
+    def matches(self, record: ApiErrorRecord) -> bool:
+        if self.methods is not None and record.method.lower() not in self.methods:
+            return False
+        description = record.description.lower()
+        return not self.fragments or any(f in description for f in self.fragments)
+
+    def __enter__(self) -> ErrorExpectation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._emulator._expectations.remove(self)
+
 
 @dataclass
 class CallbackQueryRecord:
@@ -693,6 +726,7 @@ class TelegramEmulator:
         max_poll_timeout: float = 50.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        strict_errors: Iterable[int] = (400,),
     ) -> None:
         token_id = token.split(":", 1)[0]
         if not token_id.isdigit():
@@ -715,10 +749,13 @@ class TelegramEmulator:
         self.max_poll_timeout = max_poll_timeout
         self.clock = clock  # rate windows, fault windows and request timestamps
         self.wall_clock = wall_clock  # message dates
+        # Error codes the bot must not provoke unless the test expects them; () = no check.
+        self.strict_errors = frozenset(strict_errors)
 
         # Public, inspectable state.
         self.requests: list[ApiRequest] = []
         self.errors: list[ApiErrorRecord] = []
+        self.unexpected_errors: list[ApiErrorRecord] = []  # strict codes nobody expected
         self.internal_errors: list[BaseException] = []
         self.stats: Counter[str] = Counter()
         self.users: dict[int, dict[str, Any]] = {}
@@ -746,6 +783,10 @@ class TelegramEmulator:
         self._next_file = 1
         self._faults: list[_Fault] = []
         self._outage: _Fault | None = None
+        self._expectations: list[ErrorExpectation] = []
+        # How many unexpected errors and emulator bugs were reported already.
+        self._reported_errors = 0
+        self._reported_bugs = 0
         self._global_window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
         self._poll_generation = 0
@@ -774,19 +815,28 @@ class TelegramEmulator:
         self._port = self._runner.addresses[0][1]
         self._closing = False
 
-    async def stop(self) -> None:
+    async def stop(self, *, check: bool = True) -> None:
+        """Shut the server down; then, with ``check``, fail on the errors nobody expected
+        (``assert_no_unexpected_errors``)."""
         self._closing = True
         self._notify()  # parked long polls answer [] right away instead of holding shutdown
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if check:
+            self.assert_no_unexpected_errors()
 
     async def __aenter__(self) -> TelegramEmulator:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        await self.stop(check=exc is None)
+        if exc is not None and (problems := self._unreported_problems()):
+            # The test failed already: say what else went wrong, without hiding its error.
+            exc.add_note("The emulator also answered:\n  " + "\n  ".join(problems))
 
     @property
     def base_url(self) -> str:
@@ -1053,9 +1103,15 @@ class TelegramEmulator:
     def _error_response(
         self, method: str, params: dict[str, Any], error: ApiError, *, injected: bool
     ) -> web.Response:
-        self.errors.append(
-            ApiErrorRecord(method, params, error.error_code, error.description, injected)
-        )
+        record = ApiErrorRecord(method, params, error.error_code, error.description, injected)
+        self.errors.append(record)
+        if not injected and error.error_code in self.strict_errors:
+            expectation = next((e for e in self._expectations if e.matches(record)), None)
+            if expectation is not None:
+                expectation.seen.append(record)
+            else:
+                log.warning("unexpected Bot API error: %s", record)
+                self.unexpected_errors.append(record)
         self.stats["errors"] += 1
         self.stats[f"status:{error.error_code}"] += 1
         self._notify()
@@ -1248,6 +1304,46 @@ class TelegramEmulator:
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
         return list(self._updates)
+
+    def expect_errors(
+        self, *fragments: str, methods: Iterable[str] | None = None
+    ) -> ErrorExpectation:
+        """Announce errors the test provokes on purpose: a strict error (a 400) whose
+        description contains one of ``fragments`` (any, if none are given; case ignored),
+        from one of ``methods`` (any, if None), does not fail the test.
+
+        Use it as a context manager to allow them only inside the block::
+
+            with emu.expect_errors("message is not modified", methods=["editMessageText"]):
+                ...
+
+        or call it plainly to allow them until the emulator stops. The returned
+        expectation's ``seen`` lists the errors it matched. Announce before provoking:
+        each error is judged when it is answered.
+        """
+        names = None if methods is None else frozenset(m.lower() for m in methods)
+        expectation = ErrorExpectation(self, fragments, names)
+        self._expectations.append(expectation)
+        return expectation
+
+    def _unreported_problems(self) -> list[str]:
+        """The unexpected errors and emulator bugs not reported yet; now they are."""
+        problems = [str(e) for e in self.unexpected_errors[self._reported_errors :]]
+        problems += [f"emulator bug: {x!r}" for x in self.internal_errors[self._reported_bugs :]]
+        self._reported_errors = len(self.unexpected_errors)
+        self._reported_bugs = len(self.internal_errors)
+        return problems
+
+    def assert_no_unexpected_errors(self) -> None:
+        """Fail if the emulator answered a strict error (a 400) the test did not announce
+        with ``expect_errors``, or failed itself. Each problem is reported once."""
+        problems = self._unreported_problems()
+        if problems:
+            raise AssertionError(
+                "Bot API errors the test did not expect (provoked by the bot; a test that "
+                "provokes one on purpose says so with emu.expect_errors):\n  "
+                + "\n  ".join(problems)
+            )
 
     def assert_no_errors(self, *, include_injected: bool = False) -> None:
         """Fail if the bot got any error answer (injected faults ignored by default)."""

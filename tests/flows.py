@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.callbacks import IntakeCb
+from handlers.callbacks import IntakeAction, IntakeCb
 
 # (kind, value): "text" is typed, "pick" presses a choice, "skip" skips, "agree" consents.
 FULL_INTAKE: list[tuple[str, str, str]] = [
@@ -31,12 +31,12 @@ FULL_INTAKE: list[tuple[str, str, str]] = [
 
 def callback_for(kind: str, step: str, value: str) -> str:
     if kind == "pick":
-        return IntakeCb(action="pick", step=step, value=value).pack()
+        return IntakeCb(action=IntakeAction.PICK, step=step, value=value).pack()
     if kind == "skip":
-        return IntakeCb(action="skip", step=step).pack()
+        return IntakeCb(action=IntakeAction.SKIP, step=step).pack()
     if kind == "agree":
-        return IntakeCb(action="agree", step=step).pack()
+        return IntakeCb(action=IntakeAction.AGREE, step=step).pack()
     raise ValueError(kind)
 
 
-SUBMIT = IntakeCb(action="submit").pack()
+SUBMIT = IntakeCb(action=IntakeAction.SUBMIT).pack()

@@ -11,11 +11,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.broadcasts import BroadcastSender
+from bot.domain.review import ReviewMode
 from bot.i18n import CatalogI18n
 from bot.outbox import OutboxSender
 from bot.services import broadcasts as service
 from bot.services.refusal import Refused
-from bot.domain.review import ReviewMode
 from bot.services.uow import UnitOfWork
 from bot.texts.callbacks import BroadcastCb
 from storage.models import AuditEntry, Broadcast, BroadcastRecipient, OutboxMessage, User
@@ -81,7 +81,9 @@ async def test_the_preview_counts_exactly_who_gets_which_version(office: Harness
     assert "Русский version: 3 families" in card
     assert "1 family turned general notices off, 1 family blocked the bot" in card
 
-    _view, preview = await service.preview(UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en")
+    _view, preview = await service.preview(
+        UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en"
+    )
     assert preview.recipients == 10 and preview.opted_out == 1 and preview.unreachable == 1
     assert {v.version: (v.families, v.by_fallback) for v in preview.versions} == {
         "uk": (7, 3),
@@ -104,7 +106,9 @@ async def test_audience_filters(office: Harness, value: str, recipients: int) ->
     await office.feed(
         U.press(AUTHOR, BroadcastCb(action="aud", broadcast_id=number, value=value).pack())
     )
-    _view, preview = await service.preview(UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en")
+    _view, preview = await service.preview(
+        UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en"
+    )
     assert preview.recipients == recipients
     assert f"Recipients now:</b> {recipients} famil" in office.session.texts(AUTHOR)[-1]
 
@@ -300,7 +304,9 @@ async def test_approval_freezes_recipients_even_if_someone_opts_out_later(
     await office.feed(U.text(1000, "/notices off", "uk"))
     view = await service.get(UnitOfWork(office.engine), number)
     assert view.total == 10  # recorded at approval; the opt-out applies to the next notice
-    _view, preview = await service.preview(UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en")
+    _view, preview = await service.preview(
+        UnitOfWork(office.engine), AUTHOR, frozenset({ADMIN}), number, "en"
+    )
     assert preview.opted_out == 2
 
 

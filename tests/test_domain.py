@@ -107,6 +107,30 @@ def test_every_status_has_a_name_and_meaning_and_transitions_are_enforced() -> N
     assert not any(can_move(RequestStatus.CLOSED, s) for s in RequestStatus)
 
 
+def test_the_located_meaning_says_what_its_label_says() -> None:
+    """The label says the whereabouts are established; the meaning must not say "maybe"."""
+    meaning = STATUS_MEANINGS[RequestStatus.LOCATED]
+    assert "established" in meaning and "verified" in meaning
+    assert "may" not in meaning
+
+
+def test_the_two_others_carry_their_own_context() -> None:
+    others = {
+        step.key: choice.context
+        for step in intake.STEPS
+        for choice in step.choices
+        if choice.label == "Other"
+    }
+    assert others == {"circumstances": "circumstances", "relationship": "relationship"}
+
+
+def test_the_name_question_asks_for_the_surname_in_any_order() -> None:
+    for key in ("sought_name", "requester_name"):
+        prompt = intake.STEP_BY_KEY[key].prompt
+        assert "surname" in prompt.lower() and "any order" in prompt, key
+        assert "full name" not in prompt.lower(), key
+
+
 def _walk_to_summary() -> dict:
     draft = intake.new_draft()
     draft = intake.answer_text(draft, "Ivan Petrenko", TODAY)

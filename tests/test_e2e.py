@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import run_polling
-from bot.texts.menus import FAMILY_COMMANDS
 from bot.config import Settings, load_settings
 from bot.domain.intake import STEP_BY_KEY
 from bot.i18n import CatalogI18n
+from bot.texts.menus import FAMILY_COMMANDS
 from handlers.callbacks import RequestCb
 from storage.models import TracingRequest
 from tests.emulator import StoredMessage, TelegramEmulator
@@ -249,6 +249,7 @@ async def test_status_and_add_are_isolated_between_two_families(
     emulator.assert_no_errors()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_a_killed_process_loses_no_draft(
     emulator: TelegramEmulator, i18n: CatalogI18n, engine: AsyncEngine, db_url: str
@@ -315,6 +316,7 @@ async def test_replies_are_retried_through_telegram_failures(
     assert emulator.stats["injected"] == 2
 
 
+@pytest.mark.slow
 async def test_start_up_errors_are_one_clear_line(emulator: TelegramEmulator, tmp_path) -> None:
     async def run(extra_env: dict[str, str]) -> tuple[int, str]:
         env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
@@ -371,6 +373,7 @@ async def test_staff_menus_are_per_chat_and_outsiders_get_the_unknown_answer(
         await bot.stop()
 
 
+@pytest.mark.slow
 async def test_liaison_moves_a_case_and_the_family_hears_only_the_status(
     emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
 ) -> None:
@@ -410,6 +413,7 @@ async def test_liaison_moves_a_case_and_the_family_hears_only_the_status(
         await bot.stop()
 
 
+@pytest.mark.slow
 async def test_the_whole_liaison_loop(
     emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
 ) -> None:
@@ -485,13 +489,14 @@ async def test_the_whole_liaison_loop(
         await bot.stop()
 
 
+@pytest.mark.slow
 async def test_approved_messages_survive_faults_and_a_restart_exactly_once(
     emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
 ) -> None:
     """500s and 429s for a while, a restart in the middle of delivery: each approved
     message arrives once."""
-    from bot.services import drafts as draft_service
     from bot.domain.review import ReviewMode
+    from bot.services import drafts as draft_service
     from bot.services.uow import UnitOfWork
 
     reviewer, family = 6302, 6303

@@ -18,13 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, load_settings
-from bot.services import broadcasts as service
 from bot.domain.review import ReviewMode
+from bot.services import broadcasts as service
 from bot.services.uow import UnitOfWork
 from storage.models import BroadcastRecipient, User
 from tests.emulator import TelegramEmulator
 from tests.families import Family, seed_families
 from tests.test_e2e import ROOT, LiveBot
+
+pytestmark = pytest.mark.slow
 
 AUTHOR, REVIEWER = 900, 903
 UK_TEXT = "Шановні родини, графік прийому змінено."

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
@@ -72,6 +74,14 @@ async def bot(emu: TelegramEmulator) -> AsyncIterator[Bot]:
     instance = make_bot(emu)
     yield instance
     await instance.session.close()
+
+
+@contextlib.contextmanager
+def bad_request(emu: TelegramEmulator, fragment: str) -> Iterator[None]:
+    """A 400 provoked on purpose: the bot gets TelegramBadRequest, and the emulator, told
+    to expect it, does not fail the test."""
+    with emu.expect_errors(fragment), pytest.raises(TelegramBadRequest, match=re.escape(fragment)):
+        yield
 
 
 def keyboard(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -150,7 +160,7 @@ async def test_button_press_reaches_callback_handler(emu: TelegramEmulator, bot:
     assert menu.reply_markup is None  # an edit without reply_markup drops the keyboard
     assert menu.history[0]["text"] == "Choose:"
     # Answering the same query twice is rejected like Telegram does.
-    with pytest.raises(TelegramBadRequest, match="query is too old"):
+    with bad_request(emu, "query is too old"):
         await bot.answer_callback_query(query_id)
     with pytest.raises(AssertionError, match="buttons by message id"):
         await emu.press_button(OLENA, "Maybe")
@@ -197,7 +207,7 @@ async def test_user_media_group_and_other_content_reach_handlers(
 
 async def test_html_parse_mode(emu: TelegramEmulator, bot: Bot) -> None:
     for bad in ("<b>x", "a & b", "1 < 2", "<p>x</p>", "<b><i>x</b></i>", "</b>"):
-        with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        with bad_request(emu, "can't parse entities"):
             await bot.send_message(OLENA, bad, parse_mode="HTML")
 
     ok = await bot.send_message(OLENA, "&lt;b&gt; &amp; &#33;&#x21;", parse_mode="HTML")
@@ -246,32 +256,32 @@ async def test_parse_html_errors_and_offsets() -> None:
 
 async def test_length_limits(emu: TelegramEmulator, bot: Bot) -> None:
     await bot.send_message(OLENA, "x" * 4096)
-    with pytest.raises(TelegramBadRequest, match="message is too long"):
+    with bad_request(emu, "message is too long"):
         await bot.send_message(OLENA, "x" * 4097)
     # The limit applies to the rendered text, not to the HTML source.
     await bot.send_message(OLENA, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
-    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+    with bad_request(emu, "message text is empty"):
         await bot.send_message(OLENA, "")
-    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+    with bad_request(emu, "message text is empty"):
         await bot.send_message(OLENA, " \n ")
-    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+    with bad_request(emu, "message text is empty"):
         await bot.send_message(OLENA, "<b></b>", parse_mode="HTML")
 
     emu.add_file("ph1")
     await bot.send_photo(OLENA, "ph1", caption="c" * 1024)
-    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+    with bad_request(emu, "message caption is too long"):
         await bot.send_photo(OLENA, "ph1", caption="c" * 1025)
     assert len(emu.sent_to(OLENA)) == 3
 
 
 async def test_callback_data_limit_is_64_bytes(emu: TelegramEmulator, bot: Bot) -> None:
     await bot.send_message(OLENA, "ok", reply_markup=keyboard(("A", "d" * 64)))
-    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+    with bad_request(emu, "BUTTON_DATA_INVALID"):
         await bot.send_message(OLENA, "too long", reply_markup=keyboard(("A", "d" * 65)))
-    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+    with bad_request(emu, "BUTTON_DATA_INVALID"):
         # 33 Cyrillic letters are 66 bytes in UTF-8.
         await bot.send_message(OLENA, "bytes", reply_markup=keyboard(("A", "д" * 33)))
-    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+    with bad_request(emu, "BUTTON_DATA_INVALID"):
         await bot.send_message(OLENA, "empty", reply_markup=keyboard(("A", "")))
     reply_kb = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="Share", request_contact=True)]])
     await bot.send_message(OLENA, "reply keyboard", reply_markup=reply_kb)
@@ -281,7 +291,7 @@ async def test_callback_data_limit_is_64_bytes(emu: TelegramEmulator, bot: Bot) 
 
 
 async def test_unknown_chat_and_blocked_user(emu: TelegramEmulator, bot: Bot) -> None:
-    with pytest.raises(TelegramBadRequest, match="chat not found"):
+    with bad_request(emu, "chat not found"):
         await bot.send_message(999, "hello?")
     emu.block_user(OLENA)
     with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
@@ -296,20 +306,20 @@ async def test_unknown_chat_and_blocked_user(emu: TelegramEmulator, bot: Bot) ->
 
 async def test_edit_errors(emu: TelegramEmulator, bot: Bot) -> None:
     msg = await bot.send_message(OLENA, "hi", reply_markup=keyboard(("A", "a")))
-    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+    with bad_request(emu, "message to edit not found"):
         await bot.edit_message_text(chat_id=OLENA, message_id=999, text="x")
-    with pytest.raises(TelegramBadRequest) as info:
+    with emu.expect_errors(NOT_MODIFIED), pytest.raises(TelegramBadRequest) as info:
         await bot.edit_message_text(
             chat_id=OLENA, message_id=msg.message_id, text="hi", reply_markup=keyboard(("A", "a"))
         )
     assert info.value.message == f"Bad Request: {NOT_MODIFIED}"
     await bot.edit_message_reply_markup(chat_id=OLENA, message_id=msg.message_id)
     assert emu.sent_to(OLENA)[0].reply_markup is None
-    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+    with bad_request(emu, "message is not modified"):
         await bot.edit_message_reply_markup(chat_id=OLENA, message_id=msg.message_id)
     assert await bot.delete_message(OLENA, msg.message_id)
     assert emu.sent_to(OLENA)[0].deleted
-    with pytest.raises(TelegramBadRequest, match="message to delete not found"):
+    with bad_request(emu, "message to delete not found"):
         await bot.delete_message(OLENA, msg.message_id)
 
 
@@ -322,11 +332,11 @@ async def test_bot_media_group(emu: TelegramEmulator, bot: Bot) -> None:
     assert sent[0].photo is not None and sent[0].photo[-1].file_id == "ph1"
     stored = await emu.wait_for_messages(OLENA, 2, timeout=1)
     assert stored[0].caption == "<b>one</b>"  # no parse_mode: verbatim
-    with pytest.raises(TelegramBadRequest, match="too much messages"):
+    with bad_request(emu, "too much messages"):
         await bot.send_media_group(OLENA, [InputMediaPhoto(media="ph1")] * 11)
-    with pytest.raises(TelegramBadRequest, match="2-10"):
+    with bad_request(emu, "2-10"):
         await bot.send_media_group(OLENA, [InputMediaPhoto(media="ph1")])
-    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+    with bad_request(emu, "wrong file identifier"):
         await bot.send_photo(OLENA, "never-seen")
 
 
@@ -343,9 +353,9 @@ async def test_set_my_commands(emu: TelegramEmulator, bot: Bot) -> None:
     got = await bot.get_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="uk")
     assert [c.command for c in got] == ["start", "status"]
     assert await bot.get_my_commands() == []
-    with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
+    with bad_request(emu, "BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="Start", description="x")])
-    with pytest.raises(TelegramBadRequest, match="description"):
+    with bad_request(emu, "description"):
         await bot.set_my_commands([BotCommand(command="start", description="x" * 257)])
     await bot.delete_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="uk")
     assert emu.commands == {}
@@ -436,6 +446,118 @@ async def test_wrong_token_and_unknown_method(emu: TelegramEmulator) -> None:
             assert data["ok"] and data["result"]["reply_markup"] == markup
 
 
+# ---- strictness: a 400 the test did not expect fails it ---------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def bot_of(emu: TelegramEmulator) -> AsyncIterator[Bot]:
+    instance = make_bot(emu)
+    try:
+        yield instance
+    finally:
+        await instance.session.close()
+
+
+async def test_a_400_nobody_expected_fails_the_test_even_if_the_bot_swallowed_it() -> None:
+    emu = TelegramEmulator(token=TOKEN)
+    with pytest.raises(AssertionError, match="sendMessage -> 400 Bad Request: chat not found"):
+        async with emu, bot_of(emu) as bot:
+            with contextlib.suppress(TelegramBadRequest):  # as a careless handler would
+                await bot.send_message(999, "hello?")
+    assert [e.description for e in emu.unexpected_errors] == ["Bad Request: chat not found"]
+
+
+async def test_an_expected_400_passes_only_where_it_was_expected() -> None:
+    emu = TelegramEmulator(token=TOKEN)
+    emu.add_user(OLENA, "Olena")
+    with pytest.raises(AssertionError) as failure:
+        async with emu, bot_of(emu) as bot:
+            msg = await bot.send_message(OLENA, "hi")
+            with emu.expect_errors("MESSAGE IS NOT MODIFIED") as expected:  # case ignored
+                with pytest.raises(TelegramBadRequest):
+                    await bot.edit_message_text("hi", chat_id=OLENA, message_id=msg.message_id)
+            assert [str(e) for e in expected.seen] == [
+                f"editMessageText -> 400 Bad Request: {NOT_MODIFIED}"
+            ]
+            with pytest.raises(TelegramBadRequest):  # after the block: not expected any more
+                await bot.edit_message_text("hi", chat_id=OLENA, message_id=msg.message_id)
+    assert str(failure.value).count("message is not modified") == 1
+
+
+async def test_an_expectation_holds_until_stop_and_only_for_its_methods() -> None:
+    emu = TelegramEmulator(token=TOKEN)
+    with pytest.raises(AssertionError) as failure:
+        async with emu, bot_of(emu) as bot:
+            emu.expect_errors("chat not found", methods=["sendMessage"])
+            for _ in range(2):
+                with pytest.raises(TelegramBadRequest):
+                    await bot.send_message(999, "hello?")
+            with pytest.raises(TelegramBadRequest):
+                await bot.send_chat_action(999, "typing")
+    assert "sendChatAction -> 400 Bad Request: chat not found" in str(failure.value)
+    assert "sendMessage" not in str(failure.value)
+
+
+async def test_injected_faults_403_and_429_are_not_checked() -> None:
+    clock = FakeClock()
+    async with TelegramEmulator(token=TOKEN, per_chat_rate=1, clock=clock) as emu:
+        emu.add_user(OLENA, "Olena")
+        async with bot_of(emu) as bot:
+            emu.fail_next(1, status=400, description="Bad Request: injected")
+            with pytest.raises(TelegramBadRequest, match="injected"):
+                await bot.send_message(OLENA, "1")  # the test asked for it
+            await bot.send_message(OLENA, "2")
+            with pytest.raises(TelegramRetryAfter):
+                await bot.send_message(OLENA, "3")  # the limiter's 429
+            emu.block_user(OLENA)
+            clock.now += 1.01
+            with pytest.raises(TelegramForbiddenError):
+                await bot.send_message(OLENA, "4")
+    assert [e.error_code for e in emu.errors] == [400, 429, 403]
+    assert emu.unexpected_errors == []
+
+
+async def test_each_unexpected_error_is_reported_once() -> None:
+    emu = TelegramEmulator(token=TOKEN)
+    await emu.start()
+    async with bot_of(emu) as bot:
+        with pytest.raises(TelegramBadRequest):
+            await bot.send_message(999, "hello?")
+    with pytest.raises(AssertionError, match="chat not found"):
+        emu.assert_no_unexpected_errors()
+    await emu.stop()  # reported already: a fixture's teardown does not fail the test again
+
+
+async def test_a_failing_test_keeps_its_own_error_and_notes_the_unexpected_ones() -> None:
+    emu = TelegramEmulator(token=TOKEN)
+    with pytest.raises(LookupError) as failure:
+        async with emu, bot_of(emu) as bot:
+            with contextlib.suppress(TelegramBadRequest):
+                await bot.send_message(999, "hello?")
+            raise LookupError("the test's own failure")
+    assert any("chat not found" in note for note in failure.value.__notes__)
+
+
+async def test_an_emulator_bug_fails_the_test() -> None:
+    def broken(params: dict[str, object]) -> object:
+        raise KeyError("oops")
+
+    emu = TelegramEmulator(token=TOKEN)
+    emu.register_method("sendMessage", broken)
+    emu.add_user(OLENA, "Olena")
+    with pytest.raises(AssertionError, match="emulator bug: KeyError"):
+        async with emu, bot_of(emu) as bot:
+            with pytest.raises(TelegramServerError):
+                await bot.send_message(OLENA, "hi")
+
+
+async def test_strictness_can_be_switched_off() -> None:
+    async with TelegramEmulator(token=TOKEN, strict_errors=()) as emu, bot_of(emu) as bot:
+        with pytest.raises(TelegramBadRequest):
+            await bot.send_message(999, "hello?")
+    assert emu.unexpected_errors == [] and len(emu.errors) == 1
+
+
 # ---- getUpdates semantics ---------------------------------------------------------------------
 
 
@@ -477,7 +599,7 @@ async def test_get_updates_offset_semantics(emu: TelegramEmulator, bot: Bot) -> 
 
 async def test_wait_for_message_timeout_explains(emu: TelegramEmulator, bot: Bot) -> None:
     await bot.send_message(OLENA, "first")
-    with pytest.raises(TelegramBadRequest):
+    with bad_request(emu, "can't parse entities"):
         await bot.send_message(OLENA, "<b>broken", parse_mode="HTML")
     assert (await emu.wait_for_message(OLENA, contains="first", timeout=0.5)).text == "first"
     with pytest.raises(AssertionError) as info:
@@ -521,5 +643,5 @@ async def test_files_round_trip(emu: TelegramEmulator, bot: Bot) -> None:
     # A user's document can be downloaded, but not re-sent as a photo.
     await emu.send_document(OLENA, file_id="doc9", content=b"%PDF")
     assert (await bot.download("doc9")).read() == b"%PDF"  # type: ignore[union-attr]
-    with pytest.raises(TelegramBadRequest, match="type of file mismatch"):
+    with bad_request(emu, "type of file mismatch"):
         await bot.send_photo(OLENA, "doc9")

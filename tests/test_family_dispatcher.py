@@ -6,7 +6,15 @@ import re
 
 from sqlalchemy import func, select
 
-from handlers.callbacks import CancelCb, IntakeCb, LanguageCb, RequestCb
+from handlers.callbacks import (
+    CancelCb,
+    IntakeAction,
+    IntakeCb,
+    LanguageCb,
+    MenuAction,
+    MenuCb,
+    RequestCb,
+)
 from storage.models import FollowUp, RequestPhoto, StatusChange, TracingRequest, User
 from tests import updates as U
 from tests.conftest import Harness
@@ -175,6 +183,75 @@ async def test_stale_button_is_refused_politely(harness: Harness) -> None:
     answer = harness.session.calls[0]
     assert type(answer).__name__ == "AnswerCallbackQuery"
     assert "no longer active" in answer.text
+
+
+async def test_old_and_unknown_buttons_are_answered_not_applied(harness: Harness) -> None:
+    await harness.feed(U.text(18, "/new"))
+    await harness.feed(U.text(18, "Ivan"))
+    draft = (await harness.storage.get_data(_key(18)))["draft"]
+    harness.session.clear()
+    stale = [
+        # The Back button under the first question, pressed after it was answered.
+        IntakeCb(action=IntakeAction.BACK, step="sought_name").pack(),
+        IntakeCb(action=IntakeAction.SUBMIT).pack(),  # not on the summary yet
+        IntakeCb(action=IntakeAction.DECLINE_CONFIRMED).pack(),  # not at the consent
+        IntakeCb(action=IntakeAction.SUMMARY).pack(),
+        "in1:gone:sought_aliases:",  # an action this version no longer has
+    ]
+    for data in stale:
+        await harness.feed(U.press(18, data))
+    answers = [c.text for c in harness.session.calls]
+    assert answers == ["This button is no longer active."] * len(stale)
+    assert (await harness.storage.get_data(_key(18)))["draft"] == draft
+
+
+async def test_buttons_sent_before_the_enums_still_work(harness: Harness) -> None:
+    """The wire format did not change: plain strings pack exactly as the enum members."""
+    assert IntakeCb(action=IntakeAction.EDIT_MENU).pack() == "in1:editmenu::"
+    assert MenuCb(action=MenuAction.HELP).pack() == "mn1:help"
+    await harness.feed(U.text(19, "/new"))
+    await harness.feed(U.text(19, "Ivan"))
+    await harness.feed(U.press(19, "in1:back:sought_aliases:"))
+    draft = (await harness.storage.get_data(_key(19)))["draft"]
+    assert draft["step"] == "sought_name"
+    harness.session.clear()
+    for action in ("help", "privacy", "language"):
+        await harness.feed(U.press(19, f"mn1:{action}"))
+    help_text, privacy, language = harness.session.texts(19)
+    assert "What you can do here" in help_text
+    assert "Your data" in privacy
+    assert language == "Choose the language:"
+
+
+async def test_the_two_others_read_differently_and_can_be_typed(harness: Harness) -> None:
+    uid = 25
+    await harness.feed(U.text(uid, "/new", "uk"))
+    first = harness.session.texts(uid)[-1]
+    assert "Прізвище, ім’я та по батькові" in first and "Повне ім’я" not in first
+    for kind, step, value in FULL_INTAKE[:10]:
+        if kind == "text":
+            await harness.feed(U.text(uid, value, "uk"))
+        else:
+            await harness.feed(U.press(uid, callback_for(kind, step, value), "uk"))
+    circumstances = [
+        b.text for row in harness.session.calls[-1].reply_markup.inline_keyboard for b in row
+    ]
+    assert "Інше" in circumstances and "Переміщення внаслідок бойових дій" in circumstances
+    await harness.feed(U.text(uid, "інше", "uk"))  # a typed label chooses, as a button does
+    await harness.feed(U.text(uid, "Нас розділили на блокпосту", "uk"))
+    for kind, step, value in FULL_INTAKE[11:14]:
+        if kind == "text":
+            await harness.feed(U.text(uid, value, "uk"))
+        else:
+            await harness.feed(U.press(uid, callback_for(kind, step, value), "uk"))
+    relationship = [
+        b.text for row in harness.session.calls[-1].reply_markup.inline_keyboard for b in row
+    ]
+    assert "Хтось інший" in relationship and "Інше" not in relationship
+    await harness.feed(U.text(uid, "Хтось інший", "uk"))
+    answers = (await harness.storage.get_data(_key(uid)))["draft"]["answers"]
+    assert answers["circumstances"] == "other" and answers["relationship"] == "other"
+    assert "прізвище" in harness.session.texts(uid)[-1].lower()  # the requester's name next
 
 
 async def test_status_and_add_are_isolated_between_families(harness: Harness) -> None:

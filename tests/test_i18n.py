@@ -11,7 +11,9 @@ from babel.messages.pofile import read_po
 
 from bot import SUPPORTED_LOCALES
 from bot.catalogs import catalog_path, extract_template
-from bot.i18n import CatalogI18n, format_day
+from bot.domain import intake
+from bot.i18n import CatalogI18n, format_day, pgettext
+from handlers.family.intake import choice_label
 
 PLACEHOLDER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*\}")
 TAG = re.compile(r"</?[a-z-]+>")
@@ -46,12 +48,44 @@ def test_catalog_is_complete_and_consistent(locale: str) -> None:
     assert not problems, "\n".join(problems)
 
 
+def _keys(catalog: Catalog) -> set[tuple[str, str]]:
+    """(msgctxt, msgid) of every entry: the same msgid may come in several contexts."""
+    return {(m.context or "", _as_tuple(m.id)[0]) for m in catalog if m.id}
+
+
 def test_every_string_in_the_code_is_in_every_catalog() -> None:
-    wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in extract_template() if m.id}
+    wanted = _keys(extract_template())
     for locale in SUPPORTED_LOCALES:
-        have = {m.id if isinstance(m.id, str) else m.id[0] for m in _load(locale) if m.id}
-        missing = sorted(wanted - have)
+        missing = sorted(wanted - _keys(_load(locale)))
         assert not missing, f"{locale} lacks {missing[:5]} (run: python -m bot i18n update)"
+
+
+def test_choice_labels_are_extracted_with_their_context() -> None:
+    wanted = _keys(extract_template())
+    for step in intake.STEPS:
+        for choice in step.choices:
+            assert (choice.context or "", choice.label) in wanted, (step.key, choice)
+
+
+def test_the_two_others_are_translated_apart(i18n: CatalogI18n) -> None:
+    """ "Other" circumstances and "Other" person: one English word, two meanings."""
+    with i18n.context():
+        for locale, circumstances, person in (
+            ("uk", "Інше", "Хтось інший"),
+            ("ru", "Другое", "Кто-то другой"),
+            ("en", "Other", "Other"),
+        ):
+            with i18n.use_locale(locale):
+                assert pgettext("circumstances", "Other") == circumstances
+                assert pgettext("relationship", "Other") == person
+                labels = {
+                    step.key: choice_label(step.choices[-1])
+                    for step in intake.STEPS
+                    if step.key in {"circumstances", "relationship"}
+                }
+            assert labels == {"circumstances": circumstances, "relationship": person}
+        # An unknown context falls back to the English text, as gettext does.
+        assert pgettext("nowhere", "Other", locale="uk") == "Other"
 
 
 def test_plural_forms(i18n: CatalogI18n) -> None:
@@ -90,3 +124,13 @@ def test_translations_differ_from_english(i18n: CatalogI18n) -> None:
         assert i18n.gettext("Under review", locale=locale) != "Under review"
     assert i18n.gettext("Received", locale="uk") == "Отримано"
     assert i18n.gettext("Received", locale="ru") == "Получен"
+
+
+def test_ukrainian_uses_one_apostrophe() -> None:
+    """The glossary's rule: ’ throughout, never ' or ʼ, so search and matching see one word."""
+    wrong = [
+        _as_tuple(m.id)[0][:60]
+        for m in _load("uk")
+        if m.id and any("'" in s or "ʼ" in s for s in _as_tuple(m.string))
+    ]
+    assert not wrong, wrong

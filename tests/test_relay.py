@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.review import ReviewMode
 from bot.i18n import CatalogI18n
 from bot.services import drafts
-from bot.domain.review import ReviewMode
 from bot.services.refusal import Refused
 from bot.services.uow import UnitOfWork
 from bot.texts.callbacks import CaseCb, DraftCb

@@ -12,8 +12,8 @@ from aiogram.filters import Command
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.texts.menus import FAMILY_COMMANDS
 from bot.i18n import CatalogI18n
+from bot.texts.menus import FAMILY_COMMANDS
 from handlers.family.fallback import unknown_text
 from handlers.liaison import STAFF_PREFIXES
 from storage.models import AuditEntry, Invite, Liaison

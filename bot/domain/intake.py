@@ -11,6 +11,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.markers import N_, NC_
 from bot.domain.validation import (
     FuzzyDate,
     InputError,
@@ -18,7 +19,6 @@ from bot.domain.validation import (
     clean_text,
     parse_fuzzy_date,
 )
-from bot.i18n import N_
 
 MAX_PHOTOS = 5
 # Bump when the consent statement's meaning changes; each request records the version agreed to.
@@ -46,6 +46,9 @@ class Section(StrEnum):
 class Choice:
     value: str
     label: str
+    # The msgctxt the label was marked with (NC_), for a word that means different
+    # things in different questions: "Other" circumstances, "Other" person.
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ CIRCUMSTANCE_CHOICES = (
     Choice("border", N_("Moved across the border")),
     Choice("adult", N_("Separated from an accompanying adult")),
     Choice("institution", N_("Institution or care home evacuated")),
-    Choice("other", N_("Other")),
+    Choice("other", NC_("circumstances", "Other"), context="circumstances"),
 )
 RELATIONSHIP_CHOICES = (
     Choice("parent", N_("Parent")),
@@ -75,7 +78,7 @@ RELATIONSHIP_CHOICES = (
     Choice("sibling", N_("Brother or sister")),
     Choice("relative", N_("Other relative")),
     Choice("guardian", N_("Legal guardian")),
-    Choice("other", N_("Other")),
+    Choice("other", NC_("relationship", "Other"), context="relationship"),
 )
 
 STEPS: tuple[Step, ...] = (
@@ -83,19 +86,23 @@ STEPS: tuple[Step, ...] = (
         "sought_name",
         Kind.TEXT,
         Section.SOUGHT,
+        # Not "full name": Ukrainian and Russian speakers then leave out the surname.
+        # Any order is fine; matching does not rely on it.
         N_(
-            "What is the full name of the person you are looking for? Write it as you know it, in any alphabet."
+            "Surname, first name and patronymic (if any) of the person you are looking for. "
+            "Write them as you know them, in any order, in Cyrillic or Latin letters."
         ),
-        N_("Full name"),
+        N_("Surname, first name, patronymic"),
     ),
     Step(
         "sought_aliases",
         Kind.TEXT,
         Section.SOUGHT,
         N_(
-            "Are there other spellings of the name, or nicknames? For example, the name in another alphabet."
+            "Are there other spellings of the name, short forms (diminutives) or nicknames? "
+            "For example, Sasha for Oleksandr, or the name in both Cyrillic and Latin letters."
         ),
-        N_("Other spellings, nicknames"),
+        N_("Other spellings, diminutives, nicknames"),
         optional=True,
         max_length=300,
     ),
@@ -222,7 +229,13 @@ STEPS: tuple[Step, ...] = (
         N_("Your relationship"),
         choices=RELATIONSHIP_CHOICES,
     ),
-    Step("requester_name", Kind.TEXT, Section.REQUESTER, N_("Your full name:"), N_("Your name")),
+    Step(
+        "requester_name",
+        Kind.TEXT,
+        Section.REQUESTER,
+        N_("Your surname, first name and patronymic (if any), in any order:"),
+        N_("Your name"),
+    ),
     Step(
         "contact",
         Kind.TEXT,

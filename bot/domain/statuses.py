@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.i18n import N_
+from bot.domain.markers import N_
 
 
 class RequestStatus(StrEnum):
@@ -47,7 +47,8 @@ STATUS_MEANINGS: dict[RequestStatus, str] = {
     ),
     RequestStatus.IN_TRACING: N_("The search is under way with the authorities on both sides."),
     RequestStatus.LOCATED: N_(
-        "The person you are looking for may have been found. Their identity is being checked."
+        "The whereabouts of the person you are looking for have been established. "
+        "Their identity is still being verified."
     ),
     RequestStatus.VERIFIED: N_("Identity and well-being have been confirmed by a joint check."),
     RequestStatus.REUNIFICATION_ARRANGED: N_(

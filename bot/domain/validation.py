@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.i18n import N_
+from bot.domain.markers import N_
 
 
 class InputError(Exception):

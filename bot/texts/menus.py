@@ -18,9 +18,10 @@ FAMILY_COMMANDS: tuple[Command, ...] = (
     ("cancel", N_("Stop what you are doing")),
 )
 
-# Shown only in staff chats (per-chat scope), after the family commands.
+# Shown only in staff chats (per-chat scope), after the family commands. Each staff
+# description starts with a verb: it says what the command does.
 LIAISON_COMMANDS: tuple[Command, ...] = (
-    ("queue", N_("Cases that need attention")),
+    ("queue", N_("Show the cases that need attention")),
     ("close", N_("Close a case: /close CODE reason [details]")),
     ("case", N_("Open a case by its reference code")),
     ("note", N_("Add an internal note to a case")),
@@ -28,14 +29,14 @@ LIAISON_COMMANDS: tuple[Command, ...] = (
     ("update", N_("Draft an update for the family")),
     ("decline", N_("Decline a draft, with the reason")),
     ("broadcast", N_("Compose a general notice to families")),
-    ("broadcasts", N_("General notices: approve, follow, pause")),
+    ("broadcasts", N_("Review, follow and pause general notices")),
 )
 ADMIN_COMMANDS: tuple[Command, ...] = (
     ("grant", N_("Add a liaison by Telegram user id")),
     ("revoke", N_("Remove a liaison")),
     ("liaisons", N_("List the liaison team")),
-    ("invite", N_("One-time code for a new liaison (24 h)")),
-    ("audit", N_("Audit trail of a case or a general notice")),
+    ("invite", N_("Create a one-time code for a new liaison (24 h)")),
+    ("audit", N_("Show who did what to a case or a general notice")),
 )
 
 

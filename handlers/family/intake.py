@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 
 from bot.domain import intake
-from bot.domain.intake import Kind, StaleButton, Step
+from bot.domain.intake import Choice, Kind, StaleButton, Step
 from bot.domain.validation import InputError
-from bot.i18n import N_, _, ngettext
+from bot.i18n import N_, _, ngettext, pgettext
 from bot.services import families
 from bot.services.notices import StaffRouting
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import CancelCb, IntakeCb, MenuCb
+from handlers.callbacks import CancelCb, IntakeAction, IntakeCb, MenuAction, MenuCb
 from handlers.family.states import AddInfo, Intake, enter, leave
 from handlers.filters import If
 from handlers.keyboards import Buttons
@@ -40,13 +41,20 @@ def _today() -> Any:
 
 
 # --- rendering ----------------------------------------------------------------
+def choice_label(choice: Choice) -> str:
+    """A choice's label in the reader's language, under its msgctxt if it has one."""
+    if choice.context is not None:
+        return pgettext(choice.context, choice.label)
+    return _(choice.label)
+
+
 def display_value(step: Step, value: Any) -> str:
     """An answer as the summary shows it: escaped text, translated choices."""
     if value is None:
         return _("not given")
     if step.kind is Kind.CHOICE:
-        labels = {choice.value: choice.label for choice in step.choices}
-        return _(labels.get(value, value))
+        chosen = next((choice for choice in step.choices if choice.value == value), None)
+        return choice_label(chosen) if chosen is not None else h(value)
     if step.kind is Kind.PHOTOS:
         return ngettext("{count} photo", "{count} photos", len(value)).format(count=len(value))
     if step.kind in (Kind.DATE, Kind.BIRTH):
@@ -69,7 +77,7 @@ def render_step(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
         shown_answer = display_value(step, answer)
     steps = [s.key for s in intake.active_steps(answers) if s.kind is not Kind.CONSENT]
     return _render_step(
-        I18n.get_current().current_locale,
+        I18n.get_current(no_error=False).current_locale,
         step.key,
         steps.index(step.key) + 1 if step.key in steps else 0,
         len(steps),
@@ -94,8 +102,12 @@ def _render_step(
     builder = Buttons()
     if step.kind is Kind.CONSENT:
         text = consent_text()
-        builder.button(text=_("I agree"), callback_data=IntakeCb(action="agree", step=key))
-        builder.button(text=_("I do not agree"), callback_data=IntakeCb(action="decline", step=key))
+        builder.button(
+            text=_("I agree"), callback_data=IntakeCb(action=IntakeAction.AGREE, step=key)
+        )
+        builder.button(
+            text=_("I do not agree"), callback_data=IntakeCb(action=IntakeAction.DECLINE, step=key)
+        )
     else:
         text = _("Question {number} of {total}").format(number=position, total=total)
         text = f"<i>{text}</i>\n\n{_(step.prompt)}"
@@ -105,15 +117,19 @@ def _render_step(
             text += "\n\n" + _("Current answer: {answer}").format(answer=shown_answer)
         for choice in step.choices:
             builder.button(
-                text=_(choice.label),
-                callback_data=IntakeCb(action="pick", step=key, value=choice.value),
+                text=choice_label(choice),
+                callback_data=IntakeCb(action=IntakeAction.PICK, step=key, value=choice.value),
             )
         if step.kind is Kind.PHOTOS and has_photos:
-            builder.button(text=_("Done"), callback_data=IntakeCb(action="done", step=key))
+            builder.button(
+                text=_("Done"), callback_data=IntakeCb(action=IntakeAction.DONE, step=key)
+            )
         elif step.optional:
-            builder.button(text=_("Skip"), callback_data=IntakeCb(action="skip", step=key))
+            builder.button(
+                text=_("Skip"), callback_data=IntakeCb(action=IntakeAction.SKIP, step=key)
+            )
     if has_history:
-        builder.button(text=_("« Back"), callback_data=IntakeCb(action="back", step=key))
+        builder.button(text=_("« Back"), callback_data=IntakeCb(action=IntakeAction.BACK, step=key))
     builder.adjust(1)
     return text, builder.as_markup()
 
@@ -153,9 +169,11 @@ def render_summary(draft: dict[str, Any]) -> tuple[list[str], InlineKeyboardMark
         else:
             chunks[-1] += "\n\n" + part
     builder = Buttons()
-    builder.button(text=_("Send request"), callback_data=IntakeCb(action="submit"))
-    builder.button(text=_("Edit an answer"), callback_data=IntakeCb(action="editmenu"))
-    builder.button(text=_("« Back"), callback_data=IntakeCb(action="back", step=intake.SUMMARY))
+    builder.button(text=_("Send request"), callback_data=IntakeCb(action=IntakeAction.SUBMIT))
+    builder.button(text=_("Edit an answer"), callback_data=IntakeCb(action=IntakeAction.EDIT_MENU))
+    builder.button(
+        text=_("« Back"), callback_data=IntakeCb(action=IntakeAction.BACK, step=intake.SUMMARY)
+    )
     builder.adjust(1)
     return chunks, builder.as_markup()
 
@@ -168,8 +186,12 @@ def _edit_keyboard() -> InlineKeyboardMarkup:
     builder = Buttons()
     for step in intake.STEPS:
         if step.kind is not Kind.CONSENT:
-            builder.button(text=_(step.label), callback_data=IntakeCb(action="edit", step=step.key))
-    builder.button(text=_("Back to the summary"), callback_data=IntakeCb(action="summary"))
+            builder.button(
+                text=_(step.label), callback_data=IntakeCb(action=IntakeAction.EDIT, step=step.key)
+            )
+    builder.button(
+        text=_("Back to the summary"), callback_data=IntakeCb(action=IntakeAction.SUMMARY)
+    )
     builder.adjust(2)
     return builder.as_markup()
 
@@ -227,7 +249,7 @@ async def new_request(message: Message, state: FSMContext) -> None:
     await begin(message, state)
 
 
-@router.callback_query(MenuCb.filter(F.action == "new"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.NEW))
 async def new_request_button(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     if isinstance(query.message, Message):
@@ -304,7 +326,9 @@ async def text_answer(message: Message, state: FSMContext) -> None:
     try:
         if step is not None and step.kind is Kind.CHOICE:
             typed = text.strip().casefold()
-            chosen = next((c.value for c in step.choices if _(c.label).casefold() == typed), None)
+            chosen = next(
+                (c.value for c in step.choices if choice_label(c).casefold() == typed), None
+            )
             if chosen is None:
                 raise InputError(N_("Please choose one of the buttons."))
             draft = intake.answer_choice(draft, step.key, chosen)
@@ -397,86 +421,124 @@ async def _drop_keyboard(message: Message) -> None:
         await message.edit_reply_markup(reply_markup=None)
 
 
-@router.callback_query(IntakeCb.filter())
-async def intake_button(
-    query: CallbackQuery,
-    callback_data: IntakeCb,
-    state: FSMContext,
-    uow: UnitOfWork,
-    i18n: I18n,
-    staff_routing: StaffRouting | None = None,
-) -> None:
+# One handler per action: each checks that its draft is still at the step the button
+# belongs to, so a button pressed under an earlier message is answered, never applied.
+_CONSENT = "consent"
+
+
+def _on(action: IntakeAction) -> Filter:
+    return IntakeCb.filter(F.action == action)
+
+
+async def _stale(query: CallbackQuery) -> None:
+    await query.answer(_("This button is no longer active."))
+
+
+async def _pressed(
+    query: CallbackQuery, state: FSMContext, at: str | None = None
+) -> tuple[Message, dict[str, Any]] | None:
+    """The pressed message and the draft; None, and the family told so, when there is no
+    draft any more or it is no longer at step `at`."""
     message = query.message
     draft = await _load(state)
-    if draft is None or not isinstance(message, Message):
-        await query.answer(_("This button is no longer active."))
+    moved_on = draft is not None and at is not None and draft["step"] != at
+    if draft is None or moved_on or not isinstance(message, Message):
+        await _stale(query)
+        return None
+    return message, draft
+
+
+async def _apply(
+    query: CallbackQuery,
+    state: FSMContext,
+    move: Callable[[dict[str, Any]], dict[str, Any]],
+    at: str | None = None,
+) -> None:
+    """Change the draft as the button says, then show what comes next in its message."""
+    pressed = await _pressed(query, state, at)
+    if pressed is None:
         return
-    action = callback_data.action
+    message, draft = pressed
     try:
-        if action == "submit":
-            await _submit(query, message, draft, state, uow, i18n, staff_routing)
-            return
-        if action == "decline":
-            await _ask_decline(query, message, draft)
-            return
-        if action == "decline_confirm":
-            if intake.current_step(draft) is None or draft["step"] != "consent":
-                raise StaleButton
-            await leave(state)
-            await query.answer()
-            await _drop_keyboard(message)
-            await message.answer(
-                _(
-                    "Nothing has been stored and your answers have been deleted. "
-                    "You can start again at any time with /new."
-                ),
-                reply_markup=menu_keyboard(),
-            )
-            return
-        if action == "editmenu":
-            if draft["step"] != intake.SUMMARY:
-                raise StaleButton
-            await query.answer()
-            text, markup = edit_menu()
-            await message.answer(text, reply_markup=markup)
-            return
-        if action == "summary":
-            if draft["step"] != intake.SUMMARY:
-                raise StaleButton
-        elif action == "consent":
-            if draft["step"] != "consent":
-                raise StaleButton
-        elif action == "pick":
-            draft = intake.answer_choice(draft, callback_data.step, callback_data.value)
-        elif action == "skip":
-            draft = intake.skip(draft, callback_data.step)
-        elif action == "done":
-            draft = intake.finish_photos(draft)
-        elif action == "back":
-            if callback_data.step != draft["step"]:
-                raise StaleButton
-            draft = intake.back(draft)
-        elif action == "agree":
-            draft = intake.give_consent(draft)
-        elif action == "edit":
-            draft = intake.edit(draft, callback_data.step)
-        else:
-            raise StaleButton
+        draft = move(draft)
     except StaleButton:
-        await query.answer(_("This button is no longer active."))
+        await _stale(query)
         return
     await _save(state, draft)
     await query.answer()
     await show_in_place(message, draft)
 
 
-async def _ask_decline(query: CallbackQuery, message: Message, draft: dict[str, Any]) -> None:
-    if draft["step"] != "consent":
-        raise StaleButton
+def _unchanged(draft: dict[str, Any]) -> dict[str, Any]:
+    return draft
+
+
+@router.callback_query(_on(IntakeAction.PICK))
+async def pick(query: CallbackQuery, callback_data: IntakeCb, state: FSMContext) -> None:
+    await _apply(
+        query, state, lambda d: intake.answer_choice(d, callback_data.step, callback_data.value)
+    )
+
+
+@router.callback_query(_on(IntakeAction.SKIP))
+async def skip(query: CallbackQuery, callback_data: IntakeCb, state: FSMContext) -> None:
+    await _apply(query, state, lambda d: intake.skip(d, callback_data.step))
+
+
+@router.callback_query(_on(IntakeAction.DONE))
+async def photos_done(query: CallbackQuery, state: FSMContext) -> None:
+    await _apply(query, state, intake.finish_photos)
+
+
+@router.callback_query(_on(IntakeAction.BACK))
+async def back(query: CallbackQuery, callback_data: IntakeCb, state: FSMContext) -> None:
+    # Only the Back button of the question being asked: an older one would go back twice.
+    await _apply(query, state, intake.back, at=callback_data.step)
+
+
+@router.callback_query(_on(IntakeAction.EDIT))
+async def edit(query: CallbackQuery, callback_data: IntakeCb, state: FSMContext) -> None:
+    await _apply(query, state, lambda d: intake.edit(d, callback_data.step))
+
+
+@router.callback_query(_on(IntakeAction.SUMMARY))
+async def back_to_summary(query: CallbackQuery, state: FSMContext) -> None:
+    await _apply(query, state, _unchanged, at=intake.SUMMARY)
+
+
+@router.callback_query(_on(IntakeAction.CONSENT))
+async def back_to_consent(query: CallbackQuery, state: FSMContext) -> None:
+    await _apply(query, state, _unchanged, at=_CONSENT)
+
+
+@router.callback_query(_on(IntakeAction.AGREE))
+async def agree(query: CallbackQuery, state: FSMContext) -> None:
+    await _apply(query, state, intake.give_consent)
+
+
+@router.callback_query(_on(IntakeAction.EDIT_MENU))
+async def choose_answer_to_edit(query: CallbackQuery, state: FSMContext) -> None:
+    pressed = await _pressed(query, state, at=intake.SUMMARY)
+    if pressed is None:
+        return
+    message, _draft = pressed
+    await query.answer()
+    text, markup = edit_menu()
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(_on(IntakeAction.DECLINE))
+async def decline(query: CallbackQuery, state: FSMContext) -> None:
+    pressed = await _pressed(query, state, at=_CONSENT)
+    if pressed is None:
+        return
+    message, _draft = pressed
     await query.answer()
     builder = Buttons()
-    builder.button(text=_("Delete my answers"), callback_data=IntakeCb(action="decline_confirm"))
-    builder.button(text=_("« Back to consent"), callback_data=IntakeCb(action="consent"))
+    builder.button(
+        text=_("Delete my answers"), callback_data=IntakeCb(action=IntakeAction.DECLINE_CONFIRMED)
+    )
+    builder.button(text=_("« Back to consent"), callback_data=IntakeCb(action=IntakeAction.CONSENT))
     builder.adjust(1)
     await _drop_keyboard(message)
     await message.answer(
@@ -488,17 +550,36 @@ async def _ask_decline(query: CallbackQuery, message: Message, draft: dict[str, 
     )
 
 
-async def _submit(
+@router.callback_query(_on(IntakeAction.DECLINE_CONFIRMED))
+async def decline_confirmed(query: CallbackQuery, state: FSMContext) -> None:
+    pressed = await _pressed(query, state, at=_CONSENT)
+    if pressed is None:
+        return
+    message, _draft = pressed
+    await leave(state)
+    await query.answer()
+    await _drop_keyboard(message)
+    await message.answer(
+        _(
+            "Nothing has been stored and your answers have been deleted. "
+            "You can start again at any time with /new."
+        ),
+        reply_markup=menu_keyboard(),
+    )
+
+
+@router.callback_query(_on(IntakeAction.SUBMIT))
+async def submit(
     query: CallbackQuery,
-    message: Message,
-    draft: dict[str, Any],
     state: FSMContext,
     uow: UnitOfWork,
     i18n: I18n,
-    staff_routing: StaffRouting | None,
+    staff_routing: StaffRouting | None = None,
 ) -> None:
-    if draft["step"] != intake.SUMMARY:
-        raise StaleButton
+    pressed = await _pressed(query, state, at=intake.SUMMARY)
+    if pressed is None:
+        return
+    message, draft = pressed
     try:
         code = await families.submit_request(
             uow, query.from_user.id, i18n.current_locale, draft, _today(), staff_routing

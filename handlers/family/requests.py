@@ -13,8 +13,9 @@ from bot.i18n import _, format_day, ngettext
 from bot.services import families
 from bot.services.families import RequestDetails, RequestNotFound, RequestSummary
 from bot.services.notices import StaffRouting
+from bot.services.refusal import TooLong
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import MenuCb, RequestCb
+from handlers.callbacks import MenuAction, MenuCb, RequestAction, RequestCb
 from handlers.family.states import AddInfo, Intake, enter, leave
 from handlers.filters import If
 from handlers.keyboards import Buttons
@@ -29,7 +30,6 @@ from handlers.texts import (
 )
 
 router = RouterSpec("family.requests")
-_MAX_FOLLOWUP = 2000
 
 
 def _status_line(request: RequestSummary) -> str:
@@ -54,7 +54,8 @@ def render_list(requests: list[RequestSummary]) -> tuple[str, InlineKeyboardMark
             f"{_status_line(request)} · {format_day(request.status_changed_at)}"
         )
         builder.button(
-            text=request.code, callback_data=RequestCb(action="view", request_id=request.id)
+            text=request.code,
+            callback_data=RequestCb(action=RequestAction.VIEW, request_id=request.id),
         )
     lines.append("\n" + _("Press a reference code to see the details."))
     builder.adjust(2)
@@ -81,9 +82,10 @@ def render_details(request: RequestDetails) -> tuple[str, InlineKeyboardMarkup]:
     ).rstrip()
     builder = Buttons()
     builder.button(
-        text=_("Add information"), callback_data=RequestCb(action="add", request_id=request.id)
+        text=_("Add information"),
+        callback_data=RequestCb(action=RequestAction.ADD, request_id=request.id),
     )
-    builder.button(text=_("All my requests"), callback_data=RequestCb(action="list"))
+    builder.button(text=_("All my requests"), callback_data=RequestCb(action=RequestAction.LIST))
     builder.adjust(1)
     return text, builder.as_markup()
 
@@ -129,14 +131,14 @@ async def status(message: Message, command: CommandObject, uow: UnitOfWork) -> N
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(MenuCb.filter(F.action == "status"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.STATUS))
 async def status_button(query: CallbackQuery, uow: UnitOfWork) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await _show_list(query.message, uow, query.from_user.id)
 
 
-@router.callback_query(RequestCb.filter(F.action == "list"))
+@router.callback_query(RequestCb.filter(F.action == RequestAction.LIST))
 async def list_button(query: CallbackQuery, uow: UnitOfWork) -> None:
     await query.answer()
     if isinstance(query.message, Message):
@@ -158,7 +160,7 @@ async def _pressed_request(
     return request
 
 
-@router.callback_query(RequestCb.filter(F.action == "view"))
+@router.callback_query(RequestCb.filter(F.action == RequestAction.VIEW))
 async def view_button(query: CallbackQuery, callback_data: RequestCb, uow: UnitOfWork) -> None:
     request = await _pressed_request(query, callback_data, uow)
     if request is not None and isinstance(query.message, Message):
@@ -169,7 +171,9 @@ async def view_button(query: CallbackQuery, callback_data: RequestCb, uow: UnitO
 # --- adding information ------------------------------------------------------------
 def _done_keyboard(request_id: int) -> InlineKeyboardMarkup:
     builder = Buttons()
-    builder.button(text=_("Done"), callback_data=RequestCb(action="done", request_id=request_id))
+    builder.button(
+        text=_("Done"), callback_data=RequestCb(action=RequestAction.DONE, request_id=request_id)
+    )
     return builder.as_markup()
 
 
@@ -205,7 +209,8 @@ async def add(message: Message, command: CommandObject, state: FSMContext, uow: 
             builder = Buttons()
             for item in requests:
                 builder.button(
-                    text=item.code, callback_data=RequestCb(action="add", request_id=item.id)
+                    text=item.code,
+                    callback_data=RequestCb(action=RequestAction.ADD, request_id=item.id),
                 )
             builder.adjust(2)
             await message.answer(
@@ -225,7 +230,7 @@ async def add(message: Message, command: CommandObject, state: FSMContext, uow: 
     await _start_adding(message, state, request)
 
 
-@router.callback_query(RequestCb.filter(F.action == "add"))
+@router.callback_query(RequestCb.filter(F.action == RequestAction.ADD))
 async def add_button(
     query: CallbackQuery, callback_data: RequestCb, state: FSMContext, uow: UnitOfWork
 ) -> None:
@@ -234,7 +239,7 @@ async def add_button(
         await _start_adding(query.message, state, request)
 
 
-@router.callback_query(RequestCb.filter(F.action == "done"))
+@router.callback_query(RequestCb.filter(F.action == RequestAction.DONE))
 async def add_done(query: CallbackQuery, callback_data: RequestCb, state: FSMContext) -> None:
     await query.answer()
     data = await state.get_data()
@@ -265,9 +270,6 @@ async def add_content(
             reply_markup=_done_keyboard(data["request_id"]),
         )
         return
-    if text and len(text) > _MAX_FOLLOWUP:
-        await message.answer(too_long(len(text), _MAX_FOLLOWUP))
-        return
     photo = message.photo[-1].file_id if message.photo else None
     group = message.media_group_id
     same_album = group is not None and data.get("last_group") == group
@@ -283,6 +285,9 @@ async def add_content(
     except RequestNotFound:
         await leave(state)
         await message.answer(_not_found())
+        return
+    except TooLong as error:  # nothing is lost: they are still adding to the request
+        await message.answer(too_long(error.length, error.limit))
         return
     if same_album:
         return  # one acknowledgement per album is enough

@@ -11,7 +11,7 @@ from bot.i18n import _
 from bot.middlewares import LocaleCache, LocaleMiddleware
 from bot.services import families
 from bot.services.uow import UnitOfWork
-from handlers.callbacks import LanguageCb, MenuCb
+from handlers.callbacks import LanguageCb, MenuAction, MenuCb
 from handlers.family.states import Intake
 from handlers.routing import RouterSpec
 from handlers.texts import (
@@ -54,7 +54,7 @@ async def notices(message: Message, command: CommandObject, uow: UnitOfWork) -> 
         await message.answer(
             _(
                 "Send /notices off to stop general notices, or /notices on to receive them again. "
-                "News about your own requests always arrives."
+                "News and messages about your own requests always arrive."
             )
         )
         return
@@ -63,7 +63,10 @@ async def notices(message: Message, command: CommandObject, uow: UnitOfWork) -> 
         await message.answer(_("General notices are on."))
     else:
         await message.answer(
-            _("General notices are off. News about your own requests will still arrive.")
+            _(
+                "General notices are off. "
+                "News and messages about your own requests will still arrive."
+            )
         )
 
 
@@ -93,16 +96,22 @@ async def set_language(
             )
 
 
-@router.callback_query(MenuCb.filter(F.action.in_({"help", "privacy", "language"})))
-async def menu_simple(
-    query: CallbackQuery, callback_data: MenuCb, draft_retention_days: int
-) -> None:
+@router.callback_query(MenuCb.filter(F.action == MenuAction.HELP))
+async def help_button(query: CallbackQuery) -> None:
     await query.answer()
-    if query.message is None:
-        return
-    if callback_data.action == "help":
+    if query.message is not None:
         await query.message.answer(help_text())
-    elif callback_data.action == "privacy":
+
+
+@router.callback_query(MenuCb.filter(F.action == MenuAction.PRIVACY))
+async def privacy_button(query: CallbackQuery, draft_retention_days: int) -> None:
+    await query.answer()
+    if query.message is not None:
         await query.message.answer(privacy_text(draft_retention_days))
-    else:
+
+
+@router.callback_query(MenuCb.filter(F.action == MenuAction.LANGUAGE))
+async def language_button(query: CallbackQuery) -> None:
+    await query.answer()
+    if query.message is not None:
         await query.message.answer(_("Choose the language:"), reply_markup=language_keyboard())

@@ -7,8 +7,8 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
-from bot.services import access
 from bot.domain.roles import Role
+from bot.services import access
 from bot.services.uow import UnitOfWork
 
 

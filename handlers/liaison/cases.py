@@ -126,7 +126,8 @@ def card_keyboard(case: CaseView, actor_id: int) -> InlineKeyboardMarkup:
     buttons = Buttons()
     if case.assigned_to == actor_id:
         buttons.button(
-            text=_("Release"), callback_data=CaseCb(action=CaseAction.RELEASE, request_id=case.id)
+            text=_("Return to the queue"),
+            callback_data=CaseCb(action=CaseAction.RELEASE, request_id=case.id),
         )
     else:
         buttons.button(
