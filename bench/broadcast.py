@@ -37,9 +37,9 @@ from aiogram.methods import SendMessage
 from bot.app import create_bot
 from bot.broadcasts import BroadcastSender
 from bot.config import load_settings
+from bot.domain.review import ReviewMode
 from bot.i18n import build_i18n
 from bot.services import broadcasts as service
-from bot.domain.review import ReviewMode
 from bot.services.uow import UnitOfWork
 from storage.db import create_engine
 from storage.migrate import upgrade_database

@@ -1,18 +1,25 @@
 """Liaison handling time with a large database: /queue (pages and filters) and /case.
 
     python -m bench.queue [--requests 100000] [--samples 300] [--backend sqlite|postgres|both]
+                          [--eager-types]
 
 Fills a database with N tracing requests (a fifth of them waiting in the queue, with
-status history, family follow-ups and drafts), then feeds /queue, queue page turns,
-status filters and /case through the production dispatcher with a recording bot, and
-prints p50/p95/p99 per command. PostgreSQL uses BENCH_DATABASE_URL (default: the local
-server, database homeward_bench, created when missing).
+status history, family follow-ups and drafts). Then a fresh process, started and
+assembled as the bot is (`create_app` with the production settings), feeds /queue, queue
+page turns, status filters and /case through its dispatcher with a recording bot, and
+prints p50/p95/p99 per command, and its memory from /proc/self/status: RSS after
+start-up, and RSS (VmRSS) and peak (VmHWM) after serving the commands. Filling happens in
+this process, so its rows never count in those figures. PostgreSQL uses
+BENCH_DATABASE_URL (default: the local server, database homeward_bench, created when
+missing). --eager-types: the serving process imports aiogram first, which builds every
+type's validator at import (aiogram's default, before bot/__init__.py): for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import statistics
@@ -21,21 +28,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiogram.fsm.storage.memory import SimpleEventIsolation
-from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_dispatcher
-from bot.domain.reference import new_reference_code
-from bot.i18n import build_i18n
+from bench.memory import read_status
 from bot.texts.callbacks import QueueCb
-from storage.db import create_engine
-from storage.fsm import SQLAlchemyStorage
-from storage.migrate import upgrade_database
-from storage.models import Draft, FollowUp, StatusChange, TracingRequest, User
 from tests import updates as U
-from tests.conftest import fresh_postgres
-from tests.families import request_row
 from tests.recording import RecordingSession, make_bot
 
 ADMIN = 1
@@ -46,6 +43,13 @@ PG_URL = os.environ.get(
 
 
 async def fill(engine: AsyncEngine, count: int) -> list[str]:
+    # Only the filling process needs these: the serving process imports what the bot does.
+    from sqlalchemy import insert, text
+
+    from bot.domain.reference import new_reference_code
+    from storage.models import Draft, FollowUp, StatusChange, TracingRequest, User
+    from tests.families import request_row
+
     rng = random.Random(7)
     now = datetime.now(UTC)
     codes: set[str] = set()
@@ -144,20 +148,18 @@ def summary(name: str, samples: list[float]) -> str:
     return f"  {name:<22} p50 {q(0.5):6.2f} ms  p95 {q(0.95):6.2f} ms  p99 {q(0.99):6.2f} ms  mean {statistics.fmean(ordered) * 1000:6.2f} ms"
 
 
-async def run_backend(backend: str, count: int, samples: int) -> None:
-    if backend == "postgres":
-        engine = await fresh_postgres(PG_URL)
-    else:
-        engine = create_engine(f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp())}/queue.db")
-    await upgrade_database(engine)
-    started = time.perf_counter()
-    codes = await fill(engine, count)
-    print(f"{backend}: {count} requests written in {time.perf_counter() - started:.1f} s")
-    storage = SQLAlchemyStorage(engine)
-    dispatcher = build_dispatcher(
-        engine, storage, SimpleEventIsolation(), build_i18n("en"), admin_ids=frozenset({ADMIN})
+async def serve(database_url: str, codes: list[str], samples: int) -> None:
+    """The commands, in a process assembled like the bot: its memory is the bot's."""
+    from bot.app import create_app
+    from bot.config import load_settings
+    from tests.emulator import DEFAULT_TOKEN
+
+    settings = load_settings(
+        bot_token=DEFAULT_TOKEN, database_url=database_url, admin_ids=str(ADMIN), _env_file=None
     )
+    app = await create_app(settings)
     bot = make_bot(RecordingSession(keep=False))
+    started = read_status()
     rng = random.Random(3)
     kinds = {
         "/queue": lambda: U.text(ADMIN, "/queue"),
@@ -169,16 +171,53 @@ async def run_backend(backend: str, count: int, samples: int) -> None:
     }
     for name, make in kinds.items():
         for _ in range(10):  # warm caches and connections
-            await dispatcher.feed_update(bot, make())
+            await app.dispatcher.feed_update(bot, make())
         timings = []
         for _ in range(samples):
             update = make()
             begin = time.perf_counter()
-            await dispatcher.feed_update(bot, update)
+            await app.dispatcher.feed_update(bot, update)
             timings.append(time.perf_counter() - begin)
         print(summary(name, timings))
-    await storage.close()
+    served = read_status()
+    print(
+        f"  memory of that process: RSS {started['VmRSS']:.1f} MB after start-up; after the "
+        f"commands RSS {served['VmRSS']:.1f} MB, peak {served['VmHWM']:.1f} MB",
+        flush=True,
+    )
+    await app.close()
+
+
+def _serve_process(database_url: str, codes: list[str], samples: int) -> None:
+    asyncio.run(serve(database_url, codes, samples))
+
+
+async def run_backend(backend: str, count: int, samples: int) -> None:
+    from storage.db import create_engine
+    from storage.migrate import upgrade_database
+
+    if backend == "postgres":
+        from tests.conftest import fresh_postgres
+
+        url = PG_URL
+        engine = await fresh_postgres(url)
+    else:
+        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp())}/queue.db"
+        engine = create_engine(url)
+    await upgrade_database(engine)
+    started = time.perf_counter()
+    codes = await fill(engine, count)
     await engine.dispose()
+    print(f"{backend}: {count} requests written in {time.perf_counter() - started:.1f} s")
+    # Only the codes /case will ask for: 100,000 strings would weigh on the figures.
+    asked = random.Random(5).sample(codes, min(len(codes), samples + 10))
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve_process, args=(url, asked, samples)
+    )
+    process.start()
+    await asyncio.to_thread(process.join)
+    if process.exitcode:
+        raise RuntimeError(f"the serving process failed ({process.exitcode})")
 
 
 async def main(count: int, samples: int, backends: list[str]) -> None:
@@ -193,6 +232,9 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--eager-types", action="store_true")
     args = parser.parse_args()
+    if args.eager_types:
+        os.environ["BENCH_EAGER_TYPES"] = "1"  # read by bench/__init__.py in the serving process
     chosen = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     asyncio.run(main(args.requests, args.samples, chosen))

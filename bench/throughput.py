@@ -1,6 +1,7 @@
 """Update throughput: Homeward vs a bare aiogram echo bot vs the common template pattern.
 
-    python -m bench.throughput [--families 150] [--concurrency 50]
+    python -m bench.throughput [--families 150] [--concurrency 8] [--rounds 3] [--steps]
+                               [--profile submit|mix] [--top 25]
 
 Every bot gets the same number of updates, fed through aiogram's dispatcher with a
 recording bot session (no network), with the same concurrency: many families at
@@ -11,12 +12,23 @@ once, each family's updates in order, as Telegram delivers them.
 - homeward: the production dispatcher on SQLite, with the FSM state persisted in the
   database as in production, fed a realistic family mix: /start, /new, every intake
   question (typed answers and button presses), submit, /status.
+
+--steps prints the homeward handling time per step of the script (from the best round).
+--profile submit|mix: where the time goes, after the measured rounds, on a fresh database:
+every family is brought to the summary, then the submit presses (or, with `mix`, the whole
+family script) are fed under cProfile, with the same concurrency. Both threads that do the
+work are profiled, the event loop's and the SQLite thread's (storage.db.SQLiteThread),
+in CPU time (time.thread_time): waiting is not counted, the CPU the throughput is made of
+is. It prints the CPU per submit on each thread and the top functions by own and by
+cumulative time; profiling slows everything down about threefold, evenly enough to rank.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import statistics
 import tempfile
 import time
@@ -32,7 +44,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.app import build_dispatcher
 from bot.i18n import build_i18n
-from storage.db import create_engine, create_sessionmaker
+from storage.db import create_engine, create_sessionmaker, sqlite_thread
 from storage.fsm import SQLAlchemyStorage
 from storage.migrate import upgrade_database
 from tests import updates as U
@@ -55,14 +67,29 @@ def family_script(user_id: int) -> list[Update]:
     return script
 
 
+def step_labels() -> list[str]:
+    """What each update of `family_script` is."""
+    return [
+        "/start",
+        "/new",
+        *(f"{kind} {step}" for kind, step, _ in FULL_INTAKE),
+        "submit",
+        "/status",
+    ]
+
+
 def echo_script(user_id: int, length: int) -> list[Update]:
     return [U.text(user_id, f"hello {i}") for i in range(length)]
 
 
 async def drive(
-    dispatcher: Dispatcher, scripts: Sequence[list[Update]], concurrency: int
+    dispatcher: Dispatcher,
+    scripts: Sequence[list[Update]],
+    concurrency: int,
+    steps: list[list[float]] | None = None,
 ) -> tuple[float, list[float], int]:
-    """Feed each script in order, `concurrency` scripts at a time; returns seconds, latencies."""
+    """Feed each script in order, `concurrency` scripts at a time; returns seconds, latencies.
+    With `steps`, each latency is also added to the list of its position in the script."""
     bot = make_bot(RecordingSession(keep=False))
     latencies: list[float] = []
     queue: asyncio.Queue[list[Update]] = asyncio.Queue()
@@ -72,10 +99,13 @@ async def drive(
     async def worker() -> None:
         while not queue.empty():
             script = queue.get_nowait()
-            for update in script:
+            for position, update in enumerate(script):
                 started = time.perf_counter()
                 await dispatcher.feed_update(bot, update)
-                latencies.append(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                latencies.append(elapsed)
+                if steps is not None:
+                    steps[position].append(elapsed)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -160,7 +190,7 @@ async def one_round(
     scripts: list[list[Update]],
     echo_scripts: list[list[Update]],
     concurrency: int,
-) -> tuple[float, float, float, list[float]]:
+) -> tuple[float, float, float, list[float], list[list[float]]]:
     """Seconds for bare, common and homeward on the same updates, back to back."""
     bare_s, _, _ = await drive(bare_dispatcher(), echo_scripts, concurrency)
     common, common_engine = await common_dispatcher(
@@ -171,13 +201,65 @@ async def one_round(
     ours, engine, storage = await homeward_dispatcher(
         f"sqlite+aiosqlite:///{workdir}/homeward{round_no}.db"
     )
-    ours_s, latencies, _ = await drive(ours, scripts, concurrency)
+    steps: list[list[float]] = [[] for _ in scripts[0]]
+    ours_s, latencies, _ = await drive(ours, scripts, concurrency, steps)
     await storage.close()
     await engine.dispose()
-    return bare_s, common_s, ours_s, latencies
+    return bare_s, common_s, ours_s, latencies, steps
 
 
-async def main(families: int, concurrency: int, rounds: int) -> None:
+def print_steps(steps: list[list[float]]) -> None:
+    print("homeward handling time per step (ms):")
+    for label, values in zip(step_labels(), steps, strict=True):
+        print(
+            f"  {label:<28} p50 {percentile(values, 0.5) * 1000:6.2f}  "
+            f"p99 {percentile(values, 0.99) * 1000:6.2f}  mean {statistics.fmean(values) * 1000:6.2f}"
+        )
+
+
+async def profile(workdir: Path, what: str, families: int, concurrency: int, top: int) -> None:
+    """cProfile, in CPU time, of the event loop's thread and of the SQLite thread."""
+    ours, engine, storage = await homeward_dispatcher(f"sqlite+aiosqlite:///{workdir}/profile.db")
+    thread = sqlite_thread(engine)
+    assert thread is not None
+    scripts = [family_script(50_000_000 + i) for i in range(families)]
+    submit = step_labels().index("submit")
+    if what == "submit":
+        await drive(ours, [script[:submit] for script in scripts], concurrency)
+        scripts = [script[submit : submit + 1] for script in scripts]
+    on_loop = cProfile.Profile(time.thread_time)
+    on_thread = cProfile.Profile(time.thread_time)
+    await thread.call(on_thread.enable)  # the executor has one thread: it stays enabled there
+    on_loop.enable()
+    seconds, _, count = await drive(ours, scripts, concurrency)
+    on_loop.disable()
+    await thread.call(on_thread.disable)
+    await storage.close()
+    await engine.dispose()
+
+    unit = "submit" if what == "submit" else "update"
+    loop_stats, thread_stats = pstats.Stats(on_loop), pstats.Stats(on_thread)
+    loop_cpu = loop_stats.total_tt / count * 1000
+    thread_cpu = thread_stats.total_tt / count * 1000
+    print(
+        f"\nprofile of {count} {unit}s ({what}), {concurrency} at a time, under cProfile: "
+        f"{count / seconds:.0f}/s; CPU per {unit}: event loop {loop_cpu:.2f} ms, "
+        f"SQLite thread {thread_cpu:.2f} ms"
+    )
+    for name, stats in (("event loop", loop_stats), ("SQLite thread", thread_stats)):
+        for order in ("tottime", "cumulative"):
+            print(f"\n--- {name}: top {top} by {order} ---")
+            stats.sort_stats(order).print_stats(top)
+
+
+async def main(
+    families: int,
+    concurrency: int,
+    rounds: int,
+    show_steps: bool = False,
+    profile_what: str | None = None,
+    top: int = 25,
+) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="homeward-bench-"))
     per_user = len(family_script(1))
     total = families * per_user
@@ -222,6 +304,10 @@ async def main(families: int, concurrency: int, rounds: int) -> None:
         f"p99 {percentile(latencies, 0.99) * 1000:.2f} ms, "
         f"mean {statistics.fmean(latencies) * 1000:.2f} ms"
     )
+    if show_steps:
+        print_steps(best[4])
+    if profile_what:
+        await profile(workdir, profile_what, families, concurrency, top)
 
 
 if __name__ == "__main__":
@@ -231,5 +317,10 @@ if __name__ == "__main__":
     parser.add_argument("--families", type=int, default=150)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", action="store_true", help="handling time per script step")
+    parser.add_argument("--profile", choices=["submit", "mix"], default=None)
+    parser.add_argument("--top", type=int, default=25, help="functions listed per profile")
     args = parser.parse_args()
-    asyncio.run(main(args.families, args.concurrency, args.rounds))
+    asyncio.run(
+        main(args.families, args.concurrency, args.rounds, args.steps, args.profile, args.top)
+    )

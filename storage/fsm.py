@@ -17,7 +17,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
@@ -28,7 +28,7 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import Executable, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -124,6 +124,7 @@ class _SQLAlchemyBackend:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._upsert_statement: Executable | None = None
 
     async def purge(self, cutoff: datetime) -> int:
         async with self.engine.begin() as connection:
@@ -147,27 +148,34 @@ class _SQLAlchemyBackend:
             if deletes:
                 await connection.execute(delete(FsmRecord).where(FsmRecord.key.in_(deletes)))
             if upserts:
-                if self.engine.dialect.name == "postgresql":
-                    insert = pg_insert(FsmRecord.__table__)
-                else:
-                    from sqlalchemy.dialects.sqlite import insert
-
-                    insert = insert(FsmRecord.__table__)
-                statement = insert.on_conflict_do_update(
-                    index_elements=[FsmRecord.key],
-                    set_={
-                        "state": insert.excluded.state,
-                        "data": insert.excluded.data,
-                        "updated_at": insert.excluded.updated_at,
-                    },
-                )
                 await connection.execute(
-                    statement,
+                    self._upsert(),
                     [
                         {"key": key, "state": state, "data": data, "updated_at": now}
                         for key, state, data in upserts
                     ],
                 )
+
+    def _upsert(self) -> Executable:
+        # Built once: statements are immutable, and this one runs on nearly every update.
+        if self._upsert_statement is None:
+            self._upsert_statement = self._build_upsert()
+        return self._upsert_statement
+
+    def _build_upsert(self) -> Executable:
+        set_ = ("state", "data", "updated_at")
+        table = cast(Table, FsmRecord.__table__)
+        if self.engine.dialect.name == "postgresql":
+            pg = pg_insert(table)
+            return pg.on_conflict_do_update(
+                index_elements=[FsmRecord.key], set_={c: pg.excluded[c] for c in set_}
+            )
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(table)
+        return lite.on_conflict_do_update(
+            index_elements=[FsmRecord.key], set_={c: lite.excluded[c] for c in set_}
+        )
 
     async def close(self) -> None:
         pass
