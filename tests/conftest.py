@@ -3,6 +3,10 @@ and required under CI=true), and a dispatcher wired like production."""
 
 from __future__ import annotations
 
+# First, as in production (`python -m bot`): aiogram's types then build their validators
+# on first use (see bot/__init__.py), so the tests run the schemas the bot runs.
+import bot  # noqa: F401  # isort: skip
+
 import os
 import socket
 from collections.abc import AsyncIterator
