@@ -19,8 +19,10 @@ every family is brought to the summary, then the submit presses (or, with `mix`,
 family script) are fed under cProfile, with the same concurrency. Both threads that do the
 work are profiled, the event loop's and the SQLite thread's (storage.db.SQLiteThread),
 in CPU time (time.thread_time): waiting is not counted, the CPU the throughput is made of
-is. It prints the CPU per submit on each thread and the top functions by own and by
-cumulative time; profiling slows everything down about threefold, evenly enough to rank.
+is. It prints the CPU per submit on each thread next to the wall time per submit (one
+over the rate), each thread's own CPU by package (aiogram, pydantic, sqlalchemy,
+Homeward's layers, the harness...), and the top functions by own and by cumulative time;
+profiling slows everything down about threefold, evenly enough to rank.
 """
 
 from __future__ import annotations
@@ -217,6 +219,37 @@ def print_steps(steps: list[list[float]]) -> None:
         )
 
 
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _package(filename: str, function: str) -> str:
+    """Who a profiled function belongs to: a library, Homeward's layer, the harness."""
+    if filename == "~":  # a C function: named by its type where it tells the library
+        for library in ("pydantic_core", "sqlite3", "select", "_socket"):
+            if library in function:
+                return {"pydantic_core": "pydantic", "select": "asyncio", "_socket": "asyncio"}.get(
+                    library, library
+                )
+        return "builtins"
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    path = Path(filename)
+    if path.is_relative_to(_ROOT):
+        top = path.relative_to(_ROOT).parts[0]
+        return "harness" if top in ("tests", "bench") else f"homeward {top}"
+    return "asyncio" if "asyncio" in path.parts else "stdlib"
+
+
+def by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """Own CPU time per package, as shares of the total, largest first."""
+    totals: dict[str, float] = {}
+    for (filename, _line, function), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        package = _package(filename, function)
+        totals[package] = totals.get(package, 0.0) + own
+    whole = sum(totals.values()) or 1.0
+    return sorted(((p, t / whole) for p, t in totals.items()), key=lambda item: -item[1])
+
+
 async def profile(workdir: Path, what: str, families: int, concurrency: int, top: int) -> None:
     """cProfile, in CPU time, of the event loop's thread and of the SQLite thread."""
     ours, engine, storage = await homeward_dispatcher(f"sqlite+aiosqlite:///{workdir}/profile.db")
@@ -244,8 +277,14 @@ async def profile(workdir: Path, what: str, families: int, concurrency: int, top
     print(
         f"\nprofile of {count} {unit}s ({what}), {concurrency} at a time, under cProfile: "
         f"{count / seconds:.0f}/s; CPU per {unit}: event loop {loop_cpu:.2f} ms, "
-        f"SQLite thread {thread_cpu:.2f} ms"
+        f"SQLite thread {thread_cpu:.2f} ms; wall time per {unit} {seconds / count * 1000:.2f} ms"
     )
+    for name, stats in (("event loop", loop_stats), ("SQLite thread", thread_stats)):
+        shares = by_package(stats)
+        print(
+            f"{name}, own CPU by package: "
+            + ", ".join(f"{package} {share:.0%}" for package, share in shares if share >= 0.01)
+        )
     for name, stats in (("event loop", loop_stats), ("SQLite thread", thread_stats)):
         for order in ("tottime", "cumulative"):
             print(f"\n--- {name}: top {top} by {order} ---")

@@ -65,8 +65,12 @@ class LocaleMiddleware(I18nMiddleware):
             return self.i18n.default_locale
         stored = self.cache.get(user.id)
         if stored is _UNKNOWN:
-            stored = await families.get_locale(data["uow"], user.id)
+            known, stored = await families.find_locale(data["uow"], user.id)
             self.cache.put(user.id, stored)
+            if not known:
+                # Read in this update: nothing is stored about them yet. Handlers can skip
+                # work that only concerns stored users (see handlers.family.start).
+                data["first_contact"] = True
         if isinstance(stored, str) and stored in self.i18n.available_locales:
             return stored
         return self.telegram_locale(user)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, Executable, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -32,49 +32,93 @@ from storage.models import (
 )
 
 
+class _UserStatements:
+    """The statements that run on nearly every first contact, built once per dialect.
+
+    Plain Core on the session's connection: no ORM statement compilation, no cache key
+    to compute per call (a statement object keeps its key), no identity map to sync
+    (nothing loads User rows as objects while these run)."""
+
+    def __init__(self, dialect: str) -> None:
+        users = cast(Table, User.__table__)
+        requests = cast(Table, TracingRequest.__table__)
+        user_id = bindparam("user_id", type_=BigInteger)
+        self.locale = select(users.c.locale).where(users.c.id == user_id)
+        self.unblock = (
+            update(users)
+            .where(users.c.id == user_id, users.c.blocked_at.is_not(None))
+            .values(blocked_at=None)
+        )
+        self.reachable = (
+            update(requests)
+            .where(requests.c.family_id == user_id, requests.c.family_unreachable)
+            .values(family_unreachable=False)
+        )
+        self.notices = (
+            update(users)
+            .where(users.c.id == user_id)
+            .values(notices_enabled=bindparam("enabled"), updated_at=bindparam("now"))
+        )
+        dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        create = dialect_insert(users).values(
+            id=user_id,
+            locale=bindparam("new_locale"),
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        )
+        self.create = create.on_conflict_do_nothing(index_elements=[users.c.id])
+        self.create_or_set_locale = create.on_conflict_do_update(
+            index_elements=[users.c.id],
+            set_={"locale": create.excluded.locale, "updated_at": create.excluded.updated_at},
+        )
+
+
+_user_statements: dict[str, _UserStatements] = {}
+
+
 class UserRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _statements(self) -> _UserStatements:
+        dialect = self.session.get_bind().dialect.name
+        statements = _user_statements.get(dialect)
+        if statements is None:
+            statements = _user_statements[dialect] = _UserStatements(dialect)
+        return statements
+
+    def _execute(self, statement: Executable, params: dict[str, Any]) -> Any:
+        return self.session.connection().execute(statement, params)
 
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
 
     def set_notices(self, user_id: int, enabled: bool) -> None:
         self.upsert_locale(user_id, None)
-        self.session.execute(
-            update(User)
-            .where(User.id == user_id)
-            .values(notices_enabled=enabled, updated_at=utcnow())
+        self._execute(
+            self._statements().notices,
+            {"user_id": user_id, "enabled": enabled, "now": utcnow()},
         )
 
     def mark_reachable(self, user_id: int) -> None:
-        self.session.execute(
-            update(User)
-            .where(User.id == user_id, User.blocked_at.is_not(None))
-            .values(blocked_at=None)
-        )
-        self.session.execute(
-            update(TracingRequest)
-            .where(TracingRequest.family_id == user_id, TracingRequest.family_unreachable)
-            .values(family_unreachable=False)
-        )
+        statements = self._statements()
+        self._execute(statements.unblock, {"user_id": user_id})
+        self._execute(statements.reachable, {"user_id": user_id})
 
     def locale(self, user_id: int) -> str | None:
-        return self.session.scalar(select(User.locale).where(User.id == user_id))
+        locale: str | None = self._execute(self._statements().locale, {"user_id": user_id}).scalar()
+        return locale
+
+    def find_locale(self, user_id: int) -> tuple[bool, str | None]:
+        """Whether the user is stored at all, and their language choice."""
+        row = self._execute(self._statements().locale, {"user_id": user_id}).first()
+        return (False, None) if row is None else (True, row[0])
 
     def upsert_locale(self, user_id: int, locale: str | None) -> None:
         """Create the user if new; set the locale when one is given."""
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        now = utcnow()
-        statement = insert(User).values(id=user_id, locale=locale, created_at=now, updated_at=now)
-        if locale is None:
-            statement = statement.on_conflict_do_nothing(index_elements=[User.id])
-        else:
-            statement = statement.on_conflict_do_update(
-                index_elements=[User.id], set_={"locale": locale, "updated_at": now}
-            )
-        self.session.execute(statement)
+        statements = self._statements()
+        statement = statements.create if locale is None else statements.create_or_set_locale
+        self._execute(statement, {"user_id": user_id, "new_locale": locale, "now": utcnow()})
 
     def all_locales(self, limit: int) -> Sequence[tuple[int, str | None]]:
         rows = self.session.execute(select(User.id, User.locale).limit(limit))
@@ -163,6 +207,10 @@ class RequestRepository:
         )
 
 
+_liaisons = cast(Table, Liaison.__table__)
+_ACTIVE_LIAISON_IDS = select(_liaisons.c.user_id).where(_liaisons.c.revoked_at.is_(None))
+
+
 class LiaisonRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -180,6 +228,12 @@ class LiaisonRepository:
         return self.session.scalars(
             select(Liaison).where(Liaison.revoked_at.is_(None)).order_by(Liaison.granted_at)
         ).all()
+
+    def active_ids(self) -> list[int]:
+        """Who gets the staff notices: read on every new request and follow-up, so a
+        prebuilt Core statement that loads no objects (after a flush, as ORM reads do)."""
+        self.session.flush()
+        return list(self.session.connection().execute(_ACTIVE_LIAISON_IDS).scalars())
 
     def add(self, liaison: Liaison) -> None:
         self.session.add(liaison)

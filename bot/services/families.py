@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert, inspect
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.intake import CONSENT_VERSION, missing_required
@@ -52,6 +53,11 @@ class RequestDetails(RequestSummary):
 
 async def get_locale(uow: UnitOfWork, user_id: int) -> str | None:
     return await uow.run(lambda tx: tx.users.locale(user_id))
+
+
+async def find_locale(uow: UnitOfWork, user_id: int) -> tuple[bool, str | None]:
+    """Whether anything is stored about the user, and their language choice."""
+    return await uow.run(lambda tx: tx.users.find_locale(user_id))
 
 
 async def known_locales(uow: UnitOfWork, limit: int) -> list[tuple[int, str | None]]:
@@ -128,7 +134,50 @@ def _new_request(
         reported_elsewhere=answers.get("reported_elsewhere"),
         consent_version=CONSENT_VERSION,
         consented_at=now,
-        photos=[RequestPhoto(file_id=f, created_at=now) for f in answers.get("photos", [])],
+    )
+
+
+_INSERT_REQUEST = insert(cast(Table, TracingRequest.__table__))
+_INSERT_PHOTOS = insert(cast(Table, RequestPhoto.__table__))
+_INSERT_STATUS = insert(cast(Table, StatusChange.__table__))
+# Attribute -> column, for the values of a request built as an object.
+_REQUEST_COLUMNS = {attr.key: attr.columns[0].key for attr in inspect(TracingRequest).column_attrs}
+
+
+def _insert_request(tx: Tx, request: TracingRequest, photos: list[str]) -> None:
+    """Store a new request, its photos and the first entry of its history in Core.
+
+    The ORM's unit of work (one flush for the request and its photos, one more at
+    commit for the history) cost more than the rest of the submit together. As a flush
+    would, this leaves out attributes that are unset or None, so that column defaults
+    apply, and gives the object its id; the object stays out of the session.
+    """
+    values = {
+        _REQUEST_COLUMNS[key]: value
+        for key, value in inspect(request).dict.items()
+        if key in _REQUEST_COLUMNS and value is not None
+    }
+    connection = tx.session.connection()
+    inserted = connection.execute(_INSERT_REQUEST, values).inserted_primary_key
+    assert inserted is not None
+    request.id = inserted[0]
+    if photos:
+        connection.execute(
+            _INSERT_PHOTOS,
+            [
+                {"request_id": request.id, "file_id": file_id, "created_at": request.created_at}
+                for file_id in photos
+            ],
+        )
+    connection.execute(
+        _INSERT_STATUS,
+        {
+            "request_id": request.id,
+            "from_status": None,
+            "to_status": RequestStatus.SUBMITTED.value,
+            "actor_id": request.family_id,
+            "created_at": request.created_at,
+        },
     )
 
 
@@ -150,19 +199,9 @@ async def submit_request(
     def work(tx: Tx) -> None:
         tx.users.upsert_locale(family_id, None)
         request = _new_request(code, family_id, locale, answers, today)
-        tx.requests.add(request)
         needs_attention_from(request, request.created_at)
-        tx.session.flush()
+        _insert_request(tx, request, answers.get("photos", []))
         notify_staff(tx, staff, request, "staff_new")
-        tx.requests.add_status_change(
-            StatusChange(
-                request_id=request.id,
-                from_status=None,
-                to_status=RequestStatus.SUBMITTED.value,
-                actor_id=family_id,
-                created_at=request.created_at,
-            )
-        )
 
     for _attempt in range(5):
         code = new_reference_code()

@@ -54,7 +54,7 @@ def notify_staff(
     if routing.group_chat_id is not None:
         targets = [routing.group_chat_id]
     else:
-        liaisons = {member.user_id for member in tx.liaisons.active()}
+        liaisons = set(tx.liaisons.active_ids())
         targets = sorted(liaisons | routing.admin_ids)
     for chat_id in targets:
         tx.outbox.enqueue(

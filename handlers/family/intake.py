@@ -11,7 +11,7 @@ from typing import Any
 
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, Filter, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -25,7 +25,7 @@ from bot.services.notices import StaffRouting
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import CancelCb, IntakeAction, IntakeCb, MenuAction, MenuCb
 from handlers.family.states import AddInfo, Intake, enter, leave
-from handlers.filters import If
+from handlers.filters import Cmd, If, Pressed
 from handlers.keyboards import Buttons
 from handlers.routing import RouterSpec
 from handlers.texts import h, menu_keyboard
@@ -150,10 +150,11 @@ def consent_text() -> str:
 
 def render_summary(draft: dict[str, Any]) -> tuple[list[str], InlineKeyboardMarkup]:
     answers = draft["answers"]
+    editable = intake.editable_steps(draft)
     sections: list[str] = []
     for section, title in intake.SECTION_TITLES.items():
         lines = [f"<b>{_(title)}</b>"]
-        for step in intake.editable_steps(draft):
+        for step in editable:
             if step.section is section:
                 lines.append(f"{_(step.label)}: {display_value(step, answers.get(step.key))}")
         sections.append("\n".join(lines))
@@ -168,6 +169,12 @@ def render_summary(draft: dict[str, Any]) -> tuple[list[str], InlineKeyboardMark
             chunks.append(part)
         else:
             chunks[-1] += "\n\n" + part
+    return chunks, _summary_keyboard(I18n.get_current(no_error=False).current_locale)
+
+
+@lru_cache(maxsize=8)
+def _summary_keyboard(locale: str) -> InlineKeyboardMarkup:
+    """The same three buttons under every summary: built once per language."""
     builder = Buttons()
     builder.button(text=_("Send request"), callback_data=IntakeCb(action=IntakeAction.SUBMIT))
     builder.button(text=_("Edit an answer"), callback_data=IntakeCb(action=IntakeAction.EDIT_MENU))
@@ -175,7 +182,7 @@ def render_summary(draft: dict[str, Any]) -> tuple[list[str], InlineKeyboardMark
         text=_("« Back"), callback_data=IntakeCb(action=IntakeAction.BACK, step=intake.SUMMARY)
     )
     builder.adjust(1)
-    return chunks, builder.as_markup()
+    return builder.as_markup()
 
 
 def edit_menu() -> tuple[str, InlineKeyboardMarkup]:
@@ -242,14 +249,14 @@ async def begin(message: Message, state: FSMContext) -> None:
     await send_current(message, draft, intro)
 
 
-@router.message(Command("new"))
+@router.message(Cmd("new"))
 async def new_request(message: Message, state: FSMContext) -> None:
     if await state.get_state() == AddInfo.active.state:
         await leave(state)
     await begin(message, state)
 
 
-@router.callback_query(MenuCb.filter(F.action == MenuAction.NEW))
+@router.callback_query(Pressed(MenuCb, action=MenuAction.NEW))
 async def new_request_button(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     if isinstance(query.message, Message):
@@ -258,7 +265,7 @@ async def new_request_button(query: CallbackQuery, state: FSMContext) -> None:
         await begin(query.message, state)
 
 
-@router.message(Command("cancel"))
+@router.message(Cmd("cancel"))
 async def cancel(message: Message, state: FSMContext) -> None:
     current = await state.get_state()
     if current == Intake.active.state:
@@ -277,7 +284,7 @@ async def cancel(message: Message, state: FSMContext) -> None:
         await message.answer(_("There is nothing to cancel."), reply_markup=menu_keyboard())
 
 
-@router.callback_query(CancelCb.filter())
+@router.callback_query(Pressed(CancelCb))
 async def cancel_confirmed(
     query: CallbackQuery, callback_data: CancelCb, state: FSMContext
 ) -> None:
@@ -426,8 +433,8 @@ async def _drop_keyboard(message: Message) -> None:
 _CONSENT = "consent"
 
 
-def _on(action: IntakeAction) -> Filter:
-    return IntakeCb.filter(F.action == action)
+def _on(action: IntakeAction) -> Pressed:
+    return Pressed(IntakeCb, action=action)
 
 
 async def _stale(query: CallbackQuery) -> None:

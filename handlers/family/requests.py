@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
@@ -17,7 +17,7 @@ from bot.services.refusal import TooLong
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import MenuAction, MenuCb, RequestAction, RequestCb
 from handlers.family.states import AddInfo, Intake, enter, leave
-from handlers.filters import If
+from handlers.filters import Cmd, If, Pressed
 from handlers.keyboards import Buttons
 from handlers.routing import RouterSpec
 from handlers.texts import (
@@ -112,7 +112,7 @@ def _bad_code() -> str:
     return _("This does not look like a reference code. A code looks like this: HW-7K3P-9Q.")
 
 
-@router.message(Command("status"))
+@router.message(Cmd("status"))
 async def status(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
     assert message.from_user
     if not command.args:
@@ -131,14 +131,14 @@ async def status(message: Message, command: CommandObject, uow: UnitOfWork) -> N
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(MenuCb.filter(F.action == MenuAction.STATUS))
+@router.callback_query(Pressed(MenuCb, action=MenuAction.STATUS))
 async def status_button(query: CallbackQuery, uow: UnitOfWork) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await _show_list(query.message, uow, query.from_user.id)
 
 
-@router.callback_query(RequestCb.filter(F.action == RequestAction.LIST))
+@router.callback_query(Pressed(RequestCb, action=RequestAction.LIST))
 async def list_button(query: CallbackQuery, uow: UnitOfWork) -> None:
     await query.answer()
     if isinstance(query.message, Message):
@@ -160,7 +160,7 @@ async def _pressed_request(
     return request
 
 
-@router.callback_query(RequestCb.filter(F.action == RequestAction.VIEW))
+@router.callback_query(Pressed(RequestCb, action=RequestAction.VIEW))
 async def view_button(query: CallbackQuery, callback_data: RequestCb, uow: UnitOfWork) -> None:
     request = await _pressed_request(query, callback_data, uow)
     if request is not None and isinstance(query.message, Message):
@@ -194,7 +194,7 @@ async def _start_adding(message: Message, state: FSMContext, request: RequestDet
     )
 
 
-@router.message(Command("add"))
+@router.message(Cmd("add"))
 async def add(message: Message, command: CommandObject, state: FSMContext, uow: UnitOfWork) -> None:
     assert message.from_user
     user_id = message.from_user.id
@@ -230,7 +230,7 @@ async def add(message: Message, command: CommandObject, state: FSMContext, uow: 
     await _start_adding(message, state, request)
 
 
-@router.callback_query(RequestCb.filter(F.action == RequestAction.ADD))
+@router.callback_query(Pressed(RequestCb, action=RequestAction.ADD))
 async def add_button(
     query: CallbackQuery, callback_data: RequestCb, state: FSMContext, uow: UnitOfWork
 ) -> None:
@@ -239,7 +239,7 @@ async def add_button(
         await _start_adding(query.message, state, request)
 
 
-@router.callback_query(RequestCb.filter(F.action == RequestAction.DONE))
+@router.callback_query(Pressed(RequestCb, action=RequestAction.DONE))
 async def add_done(query: CallbackQuery, callback_data: RequestCb, state: FSMContext) -> None:
     await query.answer()
     data = await state.get_data()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -13,6 +12,7 @@ from bot.services import families
 from bot.services.uow import UnitOfWork
 from handlers.callbacks import LanguageCb, MenuAction, MenuCb
 from handlers.family.states import Intake
+from handlers.filters import Cmd, Pressed, Start
 from handlers.routing import RouterSpec
 from handlers.texts import (
     LANGUAGE_NAMES,
@@ -26,9 +26,12 @@ from handlers.texts import (
 router = RouterSpec("family.start")
 
 
-@router.message(CommandStart())
-async def start(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
-    if message.from_user is not None:
+@router.message(Start())
+async def start(
+    message: Message, state: FSMContext, uow: UnitOfWork, first_contact: bool = False
+) -> None:
+    # Someone of whom nothing is stored cannot have been marked unreachable.
+    if message.from_user is not None and not first_contact:
         await families.mark_reachable(uow, message.from_user.id)
     text = welcome_text()
     if await state.get_state() == Intake.active.state:
@@ -36,17 +39,17 @@ async def start(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
     await message.answer(text, reply_markup=menu_keyboard())
 
 
-@router.message(Command("help"))
+@router.message(Cmd("help"))
 async def show_help(message: Message) -> None:
     await message.answer(help_text(), reply_markup=menu_keyboard())
 
 
-@router.message(Command("privacy"))
+@router.message(Cmd("privacy"))
 async def show_privacy(message: Message, draft_retention_days: int) -> None:
     await message.answer(privacy_text(draft_retention_days))
 
 
-@router.message(Command("notices"))
+@router.message(Cmd("notices"))
 async def notices(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
     assert message.from_user
     choice = (command.args or "").strip().lower()
@@ -70,12 +73,12 @@ async def notices(message: Message, command: CommandObject, uow: UnitOfWork) -> 
         )
 
 
-@router.message(Command("language"))
+@router.message(Cmd("language"))
 async def choose_language(message: Message) -> None:
     await message.answer(_("Choose the language:"), reply_markup=language_keyboard())
 
 
-@router.callback_query(LanguageCb.filter())
+@router.callback_query(Pressed(LanguageCb))
 async def set_language(
     query: CallbackQuery,
     callback_data: LanguageCb,
@@ -96,21 +99,21 @@ async def set_language(
             )
 
 
-@router.callback_query(MenuCb.filter(F.action == MenuAction.HELP))
+@router.callback_query(Pressed(MenuCb, action=MenuAction.HELP))
 async def help_button(query: CallbackQuery) -> None:
     await query.answer()
     if query.message is not None:
         await query.message.answer(help_text())
 
 
-@router.callback_query(MenuCb.filter(F.action == MenuAction.PRIVACY))
+@router.callback_query(Pressed(MenuCb, action=MenuAction.PRIVACY))
 async def privacy_button(query: CallbackQuery, draft_retention_days: int) -> None:
     await query.answer()
     if query.message is not None:
         await query.message.answer(privacy_text(draft_retention_days))
 
 
-@router.callback_query(MenuCb.filter(F.action == MenuAction.LANGUAGE))
+@router.callback_query(Pressed(MenuCb, action=MenuAction.LANGUAGE))
 async def language_button(query: CallbackQuery) -> None:
     await query.answer()
     if query.message is not None:
