@@ -192,7 +192,8 @@ def _serve_process(database_url: str, codes: list[str], samples: int) -> None:
     asyncio.run(serve(database_url, codes, samples))
 
 
-async def run_backend(backend: str, count: int, samples: int) -> None:
+async def empty_database(backend: str, name: str) -> tuple[str, AsyncEngine]:
+    """A new, migrated database: PostgreSQL at PG_URL, or SQLite in a temporary folder."""
     from storage.db import create_engine
     from storage.migrate import upgrade_database
 
@@ -202,9 +203,14 @@ async def run_backend(backend: str, count: int, samples: int) -> None:
         url = PG_URL
         engine = await fresh_postgres(url)
     else:
-        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp())}/queue.db"
+        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp())}/{name}.db"
         engine = create_engine(url)
     await upgrade_database(engine)
+    return url, engine
+
+
+async def run_backend(backend: str, count: int, samples: int) -> None:
+    url, engine = await empty_database(backend, "queue")
     started = time.perf_counter()
     codes = await fill(engine, count)
     await engine.dispose()

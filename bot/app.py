@@ -25,6 +25,7 @@ from bot import SUPPORTED_LOCALES
 from bot.broadcasts import BroadcastSender
 from bot.config import Settings
 from bot.i18n import CatalogI18n, _, build_i18n
+from bot.matcher import Matcher
 from bot.menus import register_commands, show_all_staff_menus
 from bot.middlewares import LocaleCache, LocaleMiddleware, UnitOfWorkMiddleware
 from bot.outbox import OutboxSender
@@ -198,6 +199,8 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         )
         broadcasting = asyncio.create_task(broadcasts.run())
         background.append(asyncio.create_task(purge_abandoned_drafts(app)))
+        matcher = Matcher(UnitOfWork(app.engine))
+        background.append(asyncio.create_task(matcher.run()))
         polling = asyncio.create_task(
             app.dispatcher.start_polling(
                 bot,
@@ -205,6 +208,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
                 close_bot_session=False,
                 outbox=outbox,
                 broadcasts=broadcasts,
+                matcher=matcher,
             )
         )
         if stop is None:

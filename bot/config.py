@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["uk", "ru", "en"]
     )
 
+    # Who the exported lists come from: PFIF record ids are "<pfif_domain>/<code>".
+    pfif_domain: str = "homeward.example"
+    organisation_name: str = "Homeward"
+
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:

@@ -100,3 +100,10 @@ def format_day(value: date | datetime, locale: str | None = None) -> str:
 def _format_day(value: date, locale: str) -> str:
     # Babel takes most of a millisecond per date; a list of requests repeats the same days.
     return babel_format_date(value, format="long", locale=_DATE_LOCALES.get(locale, locale))
+
+
+def translate(message: str, locale: str) -> str:
+    """`message` in `locale`, whatever the reader's language is (for documents in two languages)."""
+    i18n = I18n.get_current(no_error=False)
+    translations = i18n.locales.get(locale)
+    return translations.gettext(message) if translations is not None else message

@@ -9,12 +9,15 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     false,
     true,
 )
@@ -123,6 +126,15 @@ class TracingRequest(Base):
     priority: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     attention_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     family_unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Tracing: set when the names, birth or places may have new possible matches; the
+    # matcher (bot.matcher) indexes the request and looks for them, then clears it.
+    match_pending: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), index=True
+    )
+    # Confirmed "same person" as another request: the one that leads the linked cases.
+    lead_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="SET NULL"), index=True
+    )
 
     photos: Mapped[list[RequestPhoto]] = relationship(
         back_populates="request", order_by="RequestPhoto.id", cascade="all, delete-orphan"
@@ -352,3 +364,89 @@ class BroadcastRecipient(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(64))
+
+
+class PersonRecord(Base):
+    """A located person from a verification body's list: imported, never typed by families.
+
+    One row per (source, source_id): importing the same list again updates, never duplicates.
+    """
+
+    __tablename__ = "person_records"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_person_records_source_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(310))  # surname, first name, patronymic
+    other_names: Mapped[str | None] = mapped_column(String(300))
+    sex: Mapped[str | None] = mapped_column(String(8))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    birth_place: Mapped[str | None] = mapped_column(String(200))
+    current_place: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str | None] = mapped_column(String(100))
+    welfare: Mapped[str | None] = mapped_column(Text)
+    imported_by: Mapped[int | None] = mapped_column(BigInteger)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    match_pending: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), index=True
+    )
+
+
+class RecordPhoto(Base):
+    """A photo that came with a record, kept in the database so every instance has it."""
+
+    __tablename__ = "record_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("person_records.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class NameKey(Base):
+    """The search index: short keys of every spelling of a person's names and places.
+
+    owner_kind is "q" for a tracing request, "r" for an imported record.
+    """
+
+    __tablename__ = "name_keys"
+    __table_args__ = (Index("ix_name_keys_owner", "owner_kind", "owner_id"),)
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The owner's (estimated) birth year, 0 when unknown: a search or a match for someone
+    # born about then reads one range of the index per key.
+    birth_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner_kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class PossibleMatch(Base):
+    """A request that may be the same person as another request ("q") or a record ("r").
+
+    Between two requests, request_id is the lower id. state: open | confirmed | dismissed.
+    """
+
+    __tablename__ = "possible_matches"
+    __table_args__ = (
+        UniqueConstraint("request_id", "other_kind", "other_id", name="uq_possible_matches_pair"),
+        Index("ix_possible_matches_other", "other_kind", "other_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
+    )
+    other_kind: Mapped[str] = mapped_column(String(1))
+    other_id: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(String(300))  # reason codes, comma-separated
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

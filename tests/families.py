@@ -22,7 +22,7 @@ class Family:
     request_locale: str = "uk"
 
 
-def _code(number: int) -> str:
+def code_for(number: int) -> str:
     # Unique and in the shape of a reference code; the alphabet check is not needed here.
     digits = "23456789ABCDEFGHJKMNPQRSTWXYZ"
     chars = []
@@ -79,7 +79,7 @@ async def seed_families(engine: AsyncEngine, families: Sequence[Family]) -> None
         for f in families
     ]
     requests = [
-        request_row(_code(f.id), f.id, f.status, now, locale=f.request_locale) for f in families
+        request_row(code_for(f.id), f.id, f.status, now, locale=f.request_locale) for f in families
     ]
     async with engine.begin() as conn:
         for table, rows in ((User, users), (TracingRequest, requests)):

@@ -11,7 +11,7 @@ from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, Message, User
+from aiogram.types import Chat, File, Message, User
 
 BOT_USER = User(id=42, is_bot=True, first_name="Homeward", username="homeward_test_bot")
 
@@ -23,6 +23,7 @@ class RecordingSession(BaseSession):
         self.calls: list[TelegramMethod[Any]] = []
         self._ids = itertools.count(1000)
         self._templates: dict[int, Message] = {}
+        self.files: dict[str, bytes] = {}  # file_id -> what a download of it gives
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -34,6 +35,14 @@ class RecordingSession(BaseSession):
             return True  # type: ignore[return-value]
         if returning is User:
             return BOT_USER  # type: ignore[return-value]
+        if returning is File:
+            file_id = method.file_id  # type: ignore[attr-defined]
+            return File(  # type: ignore[return-value]
+                file_id=file_id,
+                file_unique_id=file_id + "u",
+                file_size=len(self.files.get(file_id, b"")),
+                file_path=f"documents/{file_id}",
+            )
         chat_id = int(getattr(method, "chat_id", None) or 1)
         # A canned answer: one validated message per chat, copied with new fields, so that
         # the harness costs as little as possible next to the bot it measures.
@@ -61,8 +70,13 @@ class RecordingSession(BaseSession):
     async def close(self) -> None:
         pass
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
-        yield b""
+    async def stream_content(
+        self, url: str, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[bytes, None]:
+        file_id = url.rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            raise OSError(f"no such file: {file_id}")
+        yield self.files[file_id]
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         """What the chat shows, in order: sent messages and messages edited into new text."""

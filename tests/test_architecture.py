@@ -26,6 +26,9 @@ LAYERS = {
     "bot.outbox": 5,
     "bot.broadcasts": 5,
     "bot.menus": 5,
+    "bot.matcher": 5,
+    "bot.tracing": 1,  # name and person matching: pure, with the string libraries
+    "bot.exchange": 1,  # list formats: CSV, PFIF; pure
     "bot.middlewares": 5,
     "handlers": 6,
     "bot.app": 7,

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.review import ReviewMode
 from bot.domain.statuses import CloseReason, RequestStatus
-from bot.services import access, broadcasts, cases, drafts, families, queue
+from bot.exchange.records import read_records
+from bot.services import access, broadcasts, cases, drafts, families, queue, records, tracing
 from bot.services.refusal import NotPermitted, Refused, TooLong
 from bot.services.uow import UnitOfWork
 from storage.models import AuditEntry
@@ -137,6 +138,7 @@ async def test_a_revoked_liaison_is_refused_by_every_service_even_the_read_only_
     code, case_id = await new_case(uow)
     view = await broadcasts.set_text(uow, AUTHOR, ADMINS, ("uk",), "uk", "Текст")
     await access.revoke(uow, ADMIN, REVIEWER, ADMINS)
+    empty_list = read_records("list.csv", b"source,source_id,surname\n")
     calls: list[Callable[[], Awaitable[Any]]] = [
         lambda: queue.queue_page(uow, REVIEWER, ADMINS),
         lambda: cases.open_case(uow, REVIEWER, ADMINS, code=code),
@@ -147,6 +149,11 @@ async def test_a_revoked_liaison_is_refused_by_every_service_even_the_read_only_
         lambda: broadcasts.preview(uow, REVIEWER, ADMINS, view.id, "en"),
         lambda: broadcasts.recent(uow, REVIEWER, ADMINS),
         lambda: broadcasts.compose(uow, REVIEWER, ADMINS, ("uk",)),
+        lambda: tracing.find(uow, REVIEWER, ADMINS, "Ковальчук"),
+        lambda: tracing.decide_match(uow, REVIEWER, ADMINS, 1, True),
+        lambda: records.import_records(uow, REVIEWER, ADMINS, empty_list),
+        lambda: records.export_requests(uow, REVIEWER, ADMINS, records.Selection()),
+        lambda: records.dossier_data(uow, REVIEWER, ADMINS, code),
     ]
     for call in calls:
         with pytest.raises(NotPermitted):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from aiogram.types import (
     CallbackQuery,
     Chat,
+    Document,
     Message,
     MessageEntity,
     PhotoSize,
@@ -57,6 +58,28 @@ def photo(
         update_id=next(_update_ids),
         message=_message(
             user_id, language_code, photo=sizes, media_group_id=media_group_id, caption=caption
+        ),
+    )
+
+
+def document(
+    user_id: int,
+    file_id: str,
+    file_name: str,
+    caption: str | None = None,
+    size: int = 1000,
+    language_code: str | None = "en",
+) -> Update:
+    item = Document(
+        file_id=file_id, file_unique_id=file_id + "u", file_name=file_name, file_size=size
+    )
+    entities = None
+    if caption and caption.startswith("/"):
+        entities = [MessageEntity(type="bot_command", offset=0, length=len(caption.split()[0]))]
+    return Update(
+        update_id=next(_update_ids),
+        message=_message(
+            user_id, language_code, document=item, caption=caption, caption_entities=entities
         ),
     )
 

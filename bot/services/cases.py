@@ -14,9 +14,11 @@ from typing import Any
 
 from bot.domain.roles import Role
 from bot.domain.statuses import CloseReason, RequestStatus, can_move
+from bot.services import tracing
 from bot.services.access import require_role
 from bot.services.queue import mark_followups_seen, refresh_attention
 from bot.services.refusal import Attempt, NotFound, Refused, check_length
+from bot.services.tracing import MatchView
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import CaseNote, StatusChange, TracingRequest, utcnow
 
@@ -96,13 +98,16 @@ class CaseView:
     notes: list[NoteEntry] = field(default_factory=list)
     deliveries: list[DeliveryEntry] = field(default_factory=list)
     drafts: list[DraftEntry] = field(default_factory=list)
+    matches: list[MatchView] = field(default_factory=list)
+    lead_code: str | None = None  # confirmed the same person as this earlier case
+    leads: list[str] = field(default_factory=list)  # cases linked to this one
 
     @property
     def allowed_moves(self) -> list[RequestStatus]:
         return [s for s in RequestStatus if can_move(self.status, s)]
 
 
-def _answers(request: TracingRequest) -> dict[str, Any]:
+def answers_of(request: TracingRequest) -> dict[str, Any]:
     """The intake answers by step key, as the family gave them."""
     return {
         "sought_name": request.sought_name,
@@ -131,6 +136,7 @@ def _answers(request: TracingRequest) -> dict[str, Any]:
 
 def _view(tx: Tx, request: TracingRequest) -> CaseView:
     photos = tx.requests.photos(request.id)
+    lead_code, leads = tracing.linked_cases(tx, request)
     followups = tx.requests.followups(request.id)
     photos_by_followup: dict[int, int] = {}
     for photo in photos:
@@ -146,7 +152,7 @@ def _view(tx: Tx, request: TracingRequest) -> CaseView:
         family_unreachable=request.family_unreachable,
         created_at=request.created_at,
         status_changed_at=request.status_changed_at,
-        answers=_answers(request),
+        answers=answers_of(request),
         photo_ids=[p.file_id for p in photos if p.followup_id is None],
         followups=[
             FollowUpEntry(f.created_at, f.text, photos_by_followup.get(f.id, 0)) for f in followups
@@ -166,6 +172,9 @@ def _view(tx: Tx, request: TracingRequest) -> CaseView:
             DraftEntry(d.id, d.kind, d.author_id, d.state, d.text, d.decline_reason)
             for d in tx.drafts.for_request(request.id)
         ],
+        matches=tracing.match_views(tx, request.id),
+        lead_code=lead_code,
+        leads=leads,
     )
 
 

@@ -28,6 +28,7 @@ from storage.repositories import (
     RequestRepository,
     UserRepository,
 )
+from storage.tracing import MatchRepository, NameIndex, RecordRepository
 
 T = TypeVar("T")
 
@@ -44,6 +45,9 @@ class Tx:
     outbox: OutboxRepository
     drafts: DraftRepository
     broadcasts: BroadcastRepository
+    names: NameIndex
+    records: RecordRepository
+    matches: MatchRepository
 
 
 def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
@@ -58,6 +62,9 @@ def _in_transaction(session: Session, work: Callable[[Tx], T]) -> T:
         OutboxRepository(session),
         DraftRepository(session),
         BroadcastRepository(session),
+        NameIndex(session),
+        RecordRepository(session),
+        MatchRepository(session),
     )
     try:
         result = work(tx)

@@ -64,6 +64,27 @@ class BroadcastCb(CallbackData, prefix="bc1"):
     value: str = ""
 
 
+class FindCb(CallbackData, prefix="fd1"):
+    page: int = 0  # the search text stays in the liaison's chat state, not in the button
+
+
+class MatchAction(StrEnum):
+    SAME = "same"  # the same person: confirm the match
+    NOT_SAME = "not"  # different people: dismiss it
+
+
+class MatchCb(CallbackData, prefix="mt1"):
+    action: MatchAction
+    match_id: int
+
+
 # Every staff button; the authorization test covers each prefix.
-STAFF_CALLBACKS: tuple[type[CallbackData], ...] = (CaseCb, DraftCb, QueueCb, BroadcastCb)
+STAFF_CALLBACKS: tuple[type[CallbackData], ...] = (
+    CaseCb,
+    DraftCb,
+    QueueCb,
+    BroadcastCb,
+    FindCb,
+    MatchCb,
+)
 STAFF_PREFIXES: frozenset[str] = frozenset(cb.__prefix__ for cb in STAFF_CALLBACKS)

@@ -30,6 +30,10 @@ LIAISON_COMMANDS: tuple[Command, ...] = (
     ("decline", N_("Decline a draft, with the reason")),
     ("broadcast", N_("Compose a general notice to families")),
     ("broadcasts", N_("Review, follow and pause general notices")),
+    ("find", N_("Search requests by name, code, birth year or place")),
+    ("import", N_("Import a list of located persons (CSV or ZIP)")),
+    ("export", N_("Export requests for a verification body (CSV and PFIF)")),
+    ("dossier", N_("Make the verification dossier of a case (PDF)")),
 )
 ADMIN_COMMANDS: tuple[Command, ...] = (
     ("grant", N_("Add a liaison by Telegram user id")),

@@ -22,7 +22,7 @@ def liaison_command_names() -> frozenset[str]:
 
 
 def get_staff_router() -> Router:
-    from handlers.liaison import admin, audit, broadcasts, cases, drafts, join, queue
+    from handlers.liaison import admin, audit, broadcasts, cases, drafts, join, queue, tracing
 
     router = Router(name="staff")
     everything = staff_command_names() | liaison_command_names() | {"join"}
@@ -49,6 +49,7 @@ def get_staff_router() -> Router:
     cases.router.register_into(liaisons)
     drafts.router.register_into(liaisons)
     broadcasts.router.register_into(liaisons)
+    tracing.router.register_into(liaisons)
 
     router.include_routers(admins, liaisons)
     join.router.register_into(router)

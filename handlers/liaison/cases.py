@@ -22,6 +22,7 @@ from bot.services.uow import UnitOfWork
 from bot.texts.callbacks import CaseAction, CaseCb, DraftAction, DraftCb
 from bot.texts.common import close_reason_label, format_moment, h, status_label
 from bot.texts.keyboards import Buttons
+from bot.texts.tracing import add_match_buttons, match_section
 from handlers.family.intake import display_value
 from handlers.routing import RouterSpec
 
@@ -73,6 +74,7 @@ def render_card(case: CaseView) -> str:
             text = h(_clip(item.text)) if item.text else ""
             photos = f" [{_('Photos: {count}').format(count=item.photos)}]" if item.photos else ""
             lines.append(f"{format_day(item.at)}: {text}{photos}")
+    lines.extend(match_section(case))
     lines.append("\n<b>" + _("History") + "</b>")
     for entry in case.history[-8:]:
         lines.append(
@@ -150,6 +152,7 @@ def card_keyboard(case: CaseView, actor_id: int) -> InlineKeyboardMarkup:
                 text=_("Approve draft #{id}").format(id=draft.id),
                 callback_data=DraftCb(action=DraftAction.APPROVE, draft_id=draft.id),
             )
+    add_match_buttons(buttons, case)
     buttons.adjust(1)
     return buttons.as_markup()
 

@@ -1,0 +1,51 @@
+"""The matcher in the background: indexes new and changed requests and records, and
+stores their possible matches, a short transaction at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.services import tracing
+from bot.services.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class Matcher:
+    def __init__(self, uow: UnitOfWork, *, idle_seconds: float = 3.0) -> None:
+        self.uow = uow
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Match whatever waits, then sleep until woken or a few seconds have passed.
+
+        Several instances may run it at once: storing a match twice is refused by the
+        database's unique pair, and indexing twice writes the same keys.
+        """
+        while not self._stopping:
+            try:
+                while not self._stopping:
+                    done = await tracing.match_pending(self.uow)
+                    if done.found:
+                        log.info("possible matches found: %d", done.found)
+                    if done.processed == 0:
+                        break
+            except Exception:
+                log.exception("matching failed; will try again")
+            if self._stopping:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+            except TimeoutError:
+                pass
