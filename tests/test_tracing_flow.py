@@ -303,3 +303,19 @@ async def test_dossier_is_a_pdf_with_the_names_in_cyrillic(staff: Harness) -> No
     async with staff.engine.connect() as conn:
         audited = await conn.scalar(select(AuditEntry.target).where(AuditEntry.action == "dossier"))
     assert audited == "case:HW-2222-22"
+
+
+async def test_new_information_from_the_family_is_matched_again(engine: AsyncEngine) -> None:
+    from bot.services import families
+
+    ids = await seed(engine)
+    uow = UnitOfWork(engine)
+    await families.add_followup(uow, FAMILIES[1], ids["HW-3333-33"], "Вона могла бути в Одесі")
+    async with engine.connect() as conn:
+        pending = (
+            await conn.scalars(
+                select(TracingRequest.code).where(TracingRequest.match_pending.is_(True))
+            )
+        ).all()
+    assert pending == ["HW-3333-33"]
+    assert (await tracing.match_pending(uow)).processed == 1

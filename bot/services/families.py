@@ -270,6 +270,7 @@ async def add_followup(
         followup = FollowUp(request_id=request.id, author_id=family_id, text=text, created_at=now)
         tx.requests.add_followup(followup)
         needs_attention_from(request, now)
+        request.match_pending = True  # new information: the matcher looks again
         tx.session.flush()
         notify_staff(tx, staff, request, "staff_info")
         if photo_file_id:
