@@ -11,11 +11,15 @@ from bot.services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+BATCH = 4  # requests or records a transaction: tens of milliseconds, never seconds
+PAUSE_SECONDS = 0.02
+
 
 class Matcher:
-    def __init__(self, uow: UnitOfWork, *, idle_seconds: float = 3.0) -> None:
+    def __init__(self, uow: UnitOfWork, *, idle_seconds: float = 3.0, batch: int = BATCH) -> None:
         self.uow = uow
         self.idle_seconds = idle_seconds
+        self.batch = batch
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -35,11 +39,14 @@ class Matcher:
         while not self._stopping:
             try:
                 while not self._stopping:
-                    done = await tracing.match_pending(self.uow)
+                    done = await tracing.match_pending(self.uow, self.batch)
                     if done.found:
                         log.info("possible matches found: %d", done.found)
                     if done.processed == 0:
                         break
+                    # On SQLite every transaction takes turns on one thread: a family's
+                    # answer or a delivery record goes in between two batches.
+                    await asyncio.sleep(PAUSE_SECONDS)
             except Exception:
                 log.exception("matching failed; will try again")
             if self._stopping:
