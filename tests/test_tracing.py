@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from datetime import date
 from itertools import combinations
 from pathlib import Path
@@ -408,17 +407,6 @@ def test_rank_returns_the_best_at_or_above_the_threshold() -> None:
     assert len(rank(SOUGHT, candidates, limit=1)) == 1
 
 
-def test_matching_is_fast_enough() -> None:
-    people = realistic_people(2000, seed=21)
-    candidates = list(enumerate(people))
-    rank(people[0], candidates)  # warm the caches of the words, as a running bot has them
-    started = time.perf_counter()
-    for query in people[1:6]:
-        rank(query, candidates)
-    per_query = (time.perf_counter() - started) / 5
-    assert per_query < 0.1, per_query  # well under 50 ms on a developer's machine
-
-
 def test_the_labelled_set_is_the_generators_output() -> None:
     text = CSV.read_text(encoding="utf-8")
     assert text == to_csv(labelled_pairs())
@@ -430,9 +418,7 @@ def test_the_labelled_set_is_the_generators_output() -> None:
 
 
 def test_recall_and_precision_on_the_labelled_set() -> None:
-    started = time.perf_counter()
+    # Speed is measured by bench/matching.py and bench/search.py, not here.
     result = bench_matching.evaluate(bench_matching.load(CSV))
-    elapsed = time.perf_counter() - started
     assert result.recall >= 0.95, bench_matching.report(result, 20)
     assert result.precision >= 0.90, bench_matching.report(result, 20)
-    assert elapsed < 10, elapsed
