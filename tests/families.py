@@ -61,6 +61,8 @@ def request_row(
         "consented_at": created,
         "priority": 3,
         "family_unreachable": False,
+        # Placeholder names: nothing for the matcher to do unless a test asks for it.
+        "match_pending": False,
         **values,
     }
 

@@ -70,6 +70,7 @@ async def seed(engine: AsyncEngine) -> dict[str, int]:
                 birth_estimate=estimate,
                 birth_place=place,
                 separation_place=place,
+                match_pending=True,
             )
         )
     async with engine.begin() as conn:
@@ -119,7 +120,12 @@ async def test_find_pages_keep_the_query(staff: Harness) -> None:
             insert(TracingRequest),
             [
                 request_row(
-                    f"HW-7{c}{c}{c}-22", 6000, "in_review", now, sought_name=f"Бондаренко {n}"
+                    f"HW-7{c}{c}{c}-22",
+                    6000,
+                    "in_review",
+                    now,
+                    sought_name=f"Бондаренко {n}",
+                    match_pending=True,
                 )
                 for c, n in zip(
                     "2345678",
