@@ -177,9 +177,6 @@ class RecordRepository:
             .limit(limit)
         ).all()
 
-    def count(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(PersonRecord)) or 0
-
 
 class MatchRepository:
     def __init__(self, session: Session) -> None:
@@ -199,13 +196,6 @@ class MatchRepository:
                 )
             )
             .order_by(PossibleMatch.score.desc(), PossibleMatch.id)
-        ).all()
-
-    def record_matches(self, record_id: int) -> Sequence[PossibleMatch]:
-        return self.session.scalars(
-            select(PossibleMatch).where(
-                PossibleMatch.other_kind == RECORD, PossibleMatch.other_id == record_id
-            )
         ).all()
 
     def save(self, request_id: int, kind: str, other_id: int, score: float, reasons: str) -> bool:
@@ -241,11 +231,3 @@ class MatchRepository:
             .values(score=score, reasons=reasons)
         )
         return False
-
-    def open_count(self) -> int:
-        return (
-            self.session.scalar(
-                select(func.count()).select_from(PossibleMatch).where(PossibleMatch.state == "open")
-            )
-            or 0
-        )

@@ -180,7 +180,11 @@ async def test_possible_match_is_shown_confirmed_and_linked(staff: Harness) -> N
     await staff.feed(U.text(ADMIN, "/case HW-2222-22"))
     assert "this case leads" in staff.session.texts(ADMIN)[-1]
     # Pressed again: already decided, said so, and audited as refused.
+    staff.session.clear()
     await staff.feed(U.press(ADMIN, f"mt1:not:{match_id}"))
+    assert [c.text for c in calls(staff, "AnswerCallbackQuery")] == [
+        "This possible match has already been decided."
+    ]
     async with staff.engine.connect() as conn:
         state = await conn.scalar(select(PossibleMatch.state).where(PossibleMatch.id == match_id))
     assert state == "confirmed"
@@ -309,6 +313,8 @@ async def test_dossier_is_a_pdf_with_the_names_in_cyrillic(staff: Harness) -> No
     async with staff.engine.connect() as conn:
         audited = await conn.scalar(select(AuditEntry.target).where(AuditEntry.action == "dossier"))
     assert audited == "case:HW-2222-22"
+    await staff.feed(U.text(ADMIN, "/dossier HW-9999-99"))
+    assert staff.session.texts(ADMIN)[-1] == "There is no case HW-9999-99."
 
 
 async def test_new_information_from_the_family_is_matched_again(engine: AsyncEngine) -> None:

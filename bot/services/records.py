@@ -22,6 +22,7 @@ from bot.services.cases import answers_of
 from bot.services.refusal import Attempt, NotFound
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Draft, PersonRecord, StatusChange, TracingRequest, utcnow
+from storage.tracing import RECORD
 
 log = logging.getLogger(__name__)
 
@@ -309,11 +310,11 @@ async def dossier_data(
         require_role(tx, actor_id, admin_ids, Role.LIAISON, "dossier", target)
         request = tx.requests.by_code(code)
         if request is None:
-            raise NotFound(audit=Attempt(actor_id, "dossier", target))
+            raise NotFound("no_case", audit=Attempt(actor_id, "dossier", target), code=code)
         tx.audit.record(actor_id, "dossier", target)
         records = []
         for match in tx.matches.involving(request.id):
-            if match.other_kind != "r" or match.state != tracing.MatchState.CONFIRMED:
+            if match.other_kind != RECORD or match.state != tracing.MatchState.CONFIRMED:
                 continue
             record = tx.records.get(match.other_id)
             if record is None:
@@ -332,7 +333,7 @@ async def dossier_data(
                     record.welfare,
                     tuple(photo.data for photo in tx.records.photos(record.id)),
                     match.score,
-                    tracing._reason_codes(match.reasons),
+                    tracing.reason_codes(match.reasons),
                 )
             )
         history = tuple(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,7 +31,7 @@ from bot.tracing import matching, names
 from bot.tracing.matching import MatchScore, PersonFacts
 from bot.tracing.phonetic import skeleton
 from bot.tracing.places import parse_places
-from storage.models import PersonRecord, PossibleMatch, TracingRequest, utcnow
+from storage.models import PersonRecord, TracingRequest, utcnow
 from storage.tracing import RECORD, REQUEST
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ _DAY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$|^(\d{4})-(\d{2})-(\d{2
 
 class MatchDecided(Refused):
     """Someone already confirmed or dismissed this match."""
+
+    reason = "match_decided"
 
 
 class MatchState:
@@ -416,7 +418,7 @@ class MatchView:
     other_birth: str
 
 
-def _reason_codes(raw: str) -> tuple[matching.Reason, ...]:
+def reason_codes(raw: str) -> tuple[matching.Reason, ...]:
     known = {reason.value for reason in matching.Reason}
     return tuple(matching.Reason(code) for code in raw.split(",") if code in known)
 
@@ -438,7 +440,7 @@ def match_views(tx: Tx, request_id: int) -> list[MatchView]:
                     match.id,
                     match.state,
                     match.score,
-                    _reason_codes(match.reasons),
+                    reason_codes(match.reasons),
                     None,
                     None,
                     record.source,
@@ -458,7 +460,7 @@ def match_views(tx: Tx, request_id: int) -> list[MatchView]:
                 match.id,
                 match.state,
                 match.score,
-                _reason_codes(match.reasons),
+                reason_codes(match.reasons),
                 other.code,
                 RequestStatus(other.status),
                 None,
@@ -504,7 +506,7 @@ async def decide_match(
         target = f"match:{match_id}"
         require_role(tx, actor_id, admin_ids, Role.LIAISON, action, target)
         if match is None:
-            raise NotFound(audit=Attempt(actor_id, action, target))
+            raise NotFound("stale", audit=Attempt(actor_id, action, target))
         request = tx.requests.get(match.request_id)
         assert request is not None
         if match.state != MatchState.OPEN:
@@ -539,14 +541,3 @@ def linked_cases(tx: Tx, request: TracingRequest) -> tuple[str | None, list[str]
         .order_by(TracingRequest.id)
     ).all()
     return (lead.code if lead else None), list(followers)
-
-
-def confirmed_records(tx: Tx, request_id: int) -> Sequence[PersonRecord]:
-    ids = tx.session.scalars(
-        select(PossibleMatch.other_id).where(
-            PossibleMatch.request_id == request_id,
-            PossibleMatch.other_kind == RECORD,
-            PossibleMatch.state == MatchState.CONFIRMED,
-        )
-    ).all()
-    return tx.records.by_ids(list(ids))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from html import unescape
 
 from aiogram.types import InlineKeyboardMarkup
 
@@ -306,7 +307,7 @@ _TAG = re.compile(r"<[^>]+>")
 
 def plain(html: str) -> str:
     """A message for the terminal: no tags, entities back to characters."""
-    return _TAG.sub("", html).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape(_TAG.sub("", html))
 
 
 # --- export -----------------------------------------------------------------------

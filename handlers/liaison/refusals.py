@@ -38,6 +38,7 @@ REFUSALS = {
     "own_broadcast": N_("A second liaison must approve this notice (four-eyes rule)."),
     "not_running": N_("This notice is not being sent."),
     "not_paused": N_("This notice is not paused."),
+    "match_decided": N_("This possible match has already been decided."),
     "stale": STALE_BUTTON,
 }
 
