@@ -47,8 +47,9 @@ class Matcher:
                     # On SQLite every transaction takes turns on one thread: a family's
                     # answer or a delivery record goes in between two batches.
                     await asyncio.sleep(PAUSE_SECONDS)
-            except Exception:
-                log.exception("matching failed; will try again")
+            except Exception as error:
+                # The type only: a database error's message can quote a child's name.
+                log.error("matching failed (%s); will try again", type(error).__name__)
             if self._stopping:
                 return
             self._wake.clear()
