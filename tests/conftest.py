@@ -28,10 +28,25 @@ from storage.migrate import upgrade_database
 from storage.models import Base
 from tests.recording import RecordingSession, make_bot
 
-PG_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/homeward_test"
+# pytest-xdist runs the suite in several worker processes (`-n` in pyproject.toml): each
+# worker gets its own PostgreSQL database and Redis database number.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_NUMBER = int(WORKER.removeprefix("gw") or 0)
+
+
+def _per_worker(url: str) -> str:
+    return f"{url}_{WORKER}" if WORKER else url
+
+
+PG_URL = _per_worker(
+    os.environ.get(
+        "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/homeward_test"
+    )
 )
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+_REDIS_BASE, _REDIS_DB = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit(
+    "/", 1
+)
+REDIS_URL = f"{_REDIS_BASE}/{(int(_REDIS_DB) - _WORKER_NUMBER) % 16}"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -166,6 +181,10 @@ async def redis_url() -> AsyncIterator[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # mypy starts in the background while the tests run; with several workers, in the
+    # first one only (test_types starts it itself wherever it runs).
+    if WORKER not in ("", "gw0"):
+        return
     if any(item.path.name == "test_types.py" for item in items):
         from tests import typecheck
 
