@@ -1,17 +1,15 @@
-"""Middlewares: dependencies for handlers, and the reader's language."""
+"""The reader's language for every update. (Handlers get the unit of work as workflow data,
+`uow` in bot.app.build_dispatcher: each service call is its own transaction.)"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.services import families
-from bot.services.uow import UnitOfWork
 
 _UNKNOWN = object()
 
@@ -34,22 +32,6 @@ class LocaleCache:
         self._items.move_to_end(user_id)
         while len(self._items) > self._size:
             self._items.popitem(last=False)
-
-
-class UnitOfWorkMiddleware(BaseMiddleware):
-    """Hands every handler the unit of work; each service call is its own transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        data["uow"] = self.uow
-        return await handler(event, data)
 
 
 class LocaleMiddleware(I18nMiddleware):

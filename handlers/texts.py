@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
 
 from bot.i18n import _, ngettext
 from bot.texts.common import (  # noqa: F401 (shared with the family handlers)
@@ -73,6 +76,12 @@ def privacy_text(retention_days: int) -> str:
 
 
 def menu_keyboard() -> InlineKeyboardMarkup:
+    """The main menu in the reader's language: it closes many answers, so built once each."""
+    return _menu_keyboard(I18n.get_current(no_error=False).current_locale)
+
+
+@lru_cache(maxsize=8)
+def _menu_keyboard(locale: str) -> InlineKeyboardMarkup:
     return keyboard(
         [
             [(_("New request"), MenuCb(action=MenuAction.NEW).pack())],
