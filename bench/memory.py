@@ -290,6 +290,7 @@ _BREAKDOWN = textwrap.dedent(
     import bot, aiogram.types; step("aiogram (types built on first use, bot/__init__.py)")
     import bot.config; step("pydantic-settings, bot.config")
     import sqlalchemy.orm, sqlalchemy.ext.asyncio, aiosqlite; step("SQLAlchemy core, ORM, asyncio; aiosqlite")
+    import storage.crypto; step("cryptography: the data key (AES-GCM, HMAC, HKDF)")
     import storage.models, storage.repositories, storage.fsm; step("storage: models, repositories, FSM")
     import babel.dates, babel.messages.pofile, bot.i18n; step("Babel, bot.i18n")
     import bot.services.families, bot.services.cases, bot.services.broadcasts; step("services")
@@ -301,6 +302,7 @@ _BREAKDOWN = textwrap.dedent(
     from bot.app import build_dispatcher, build_storage, create_bot
     from bot.config import load_settings
     from bot.i18n import build_i18n
+    from storage.crypto import KeyRing, generate_key, install
     from storage.db import create_engine
     from storage.migrate import upgrade_database
     from tests.emulator import DEFAULT_TOKEN
@@ -312,6 +314,7 @@ _BREAKDOWN = textwrap.dedent(
             bot_token=DEFAULT_TOKEN, database_url=f"sqlite+aiosqlite:///{folder}/m.db",
             _env_file=None,
         )
+        install(KeyRing([generate_key()]))  # as load_keys does from DATA_KEY
         engine = create_engine(settings.database_url)
         await upgrade_database(engine)
         step("engine; migrations run on an empty database")

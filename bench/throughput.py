@@ -46,6 +46,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.app import build_dispatcher
 from bot.i18n import build_i18n
+from storage import crypto
 from storage.db import create_engine, create_sessionmaker, sqlite_thread
 from storage.fsm import SQLAlchemyStorage
 from storage.migrate import upgrade_database
@@ -192,8 +193,8 @@ async def one_round(
     scripts: list[list[Update]],
     echo_scripts: list[list[Update]],
     concurrency: int,
-) -> tuple[float, float, float, list[float], list[list[float]]]:
-    """Seconds for bare, common and homeward on the same updates, back to back."""
+) -> tuple[float, float, float, list[float], list[list[float]], float]:
+    """Seconds for bare, common, homeward and homeward in clear on the same updates."""
     bare_s, _, _ = await drive(bare_dispatcher(), echo_scripts, concurrency)
     common, common_engine = await common_dispatcher(
         f"sqlite+aiosqlite:///{workdir}/common{round_no}.db"
@@ -207,7 +208,44 @@ async def one_round(
     ours_s, latencies, _ = await drive(ours, scripts, concurrency, steps)
     await storage.close()
     await engine.dispose()
-    return bare_s, common_s, ours_s, latencies, steps
+    # The same bot with its personal fields kept in clear: what encryption at rest costs.
+    sealing = crypto.installed()
+    crypto.install(ClearRing())
+    try:
+        clear, clear_engine, clear_storage = await homeward_dispatcher(
+            f"sqlite+aiosqlite:///{workdir}/clear{round_no}.db"
+        )
+        clear_s, _, _ = await drive(clear, scripts, concurrency)  # its own database
+        await clear_storage.close()
+        await clear_engine.dispose()
+    finally:
+        crypto.install(sealing)
+    return bare_s, common_s, ours_s, latencies, steps, clear_s
+
+
+class ClearRing(crypto.KeyRing):
+    """For the comparison only: seals nothing, hashes nothing."""
+
+    def __init__(self) -> None:
+        super().__init__([crypto.generate_key()])
+
+    def seal(self, text: str) -> str:
+        return text
+
+    def open(self, token: str) -> str:
+        return token
+
+    def seal_bytes(self, data: bytes) -> bytes:
+        return data
+
+    def open_bytes(self, blob: bytes) -> bytes:
+        return blob
+
+    def blind(self, value: str, key: crypto.DataKey | None = None) -> str:
+        return value
+
+    def blinds(self, value: str) -> list[str]:
+        return [value]
 
 
 def print_steps(steps: list[list[float]]) -> None:
@@ -337,6 +375,11 @@ async def main(
     print(
         f"homeward family mix    {ours_rate:8.0f} updates/s  "
         f"({ours_rate / bare_rate:.0%} of bare, {ours_rate / common_rate:.1f}x common)"
+    )
+    clear_rate = total / min(r[5] for r in results)
+    print(
+        f"homeward, fields in clear {clear_rate:5.0f} updates/s  "
+        f"(encryption at rest costs {1 - ours_rate / clear_rate:.0%})"
     )
     print(
         f"homeward handling time p50 {percentile(latencies, 0.5) * 1000:.2f} ms, "

@@ -1,11 +1,15 @@
-"""Assembly: engine, storage, dispatcher, bot; and the polling loop."""
+"""Assembly: engine, storage, dispatcher, bot; the start-up shared by both modes, and the
+polling loop (webhook mode: bot.serving.webhook)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import traceback
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +22,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, User
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import SUPPORTED_LOCALES
@@ -26,17 +30,28 @@ from bot.broadcasts import BroadcastSender
 from bot.config import Settings
 from bot.i18n import CatalogI18n, _, build_i18n
 from bot.matcher import Matcher
-from bot.menus import register_commands, show_all_staff_menus
+from bot.menus import StaffMenus, register_commands, show_all_staff_menus
+from bot.metrics import (
+    AttemptsMiddleware,
+    Metrics,
+    SentMessagesMiddleware,
+    UpdateMetricsMiddleware,
+)
 from bot.middlewares import LocaleCache, LocaleMiddleware
 from bot.outbox import OutboxSender
 from bot.pacer import Pacer, PacerMiddleware
 from bot.retry import RetryMiddleware
+from bot.services import privacy
+from bot.services.keys import open_database
 from bot.services.notices import StaffRouting
 from bot.services.uow import UnitOfWork
+from bot.serving.health import Health, serve
 from handlers import get_routers
-from storage.db import create_engine
+from storage import stats
+from storage.crypto import installed
+from storage.db import InstanceLock, lock_single_instance
 from storage.fsm import SQLAlchemyStorage
-from storage.migrate import upgrade_database
+from storage.lease import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +63,37 @@ class App:
     storage: BaseStorage
     i18n: CatalogI18n
     dispatcher: Dispatcher
+    instance_lock: InstanceLock | None = None
+    leadership: Leadership | None = None
+    # Prometheus metrics of this app (bot.metrics); /metrics serves them.
+    metrics: Metrics | None = None
+
+    def __post_init__(self) -> None:
+        # Which instance runs the background jobs (one, with several on PostgreSQL).
+        if self.leadership is None:
+            self.leadership = Leadership(self.engine)
+
+    async def leads(self) -> bool:
+        return self.leadership is None or await self.leadership.holds()
 
     async def close(self) -> None:
+        if self.leadership is not None:
+            await self.leadership.release()
         await self.storage.close()
         await self.engine.dispose()
+        if self.instance_lock is not None:
+            self.instance_lock.release()
+
+
+def sealed_json_dumps(data: Any) -> str:
+    return installed().seal(json.dumps(data))
+
+
+def sealed_json_loads(value: str | bytes) -> Any:
+    return json.loads(installed().open(value.decode() if isinstance(value, bytes) else value))
+
+
+LOCK_SECONDS = 15
 
 
 def build_storage(
@@ -68,8 +110,18 @@ def build_storage(
             # Abandoned drafts hold personal data: Redis forgets them by itself.
             state_ttl=retention,
             data_ttl=retention,
+            # The data is a half-filled request: sealed with the data key, as in the database.
+            json_dumps=sealed_json_dumps,
+            json_loads=sealed_json_loads,
         )
-        return storage, RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
+        # A person's updates are handled one at a time over every instance. The lock of an
+        # instance that died lapses after 15 s (aiogram's default is a minute), as its
+        # claims on updates do (bot.serving.webhook), so that person waits seconds, not
+        # a minute; a handler takes well under a second.
+        isolation = RedisEventIsolation(
+            storage.redis, key_builder=storage.key_builder, lock_kwargs={"timeout": LOCK_SECONDS}
+        )
+        return storage, isolation
     return SQLAlchemyStorage(engine), SimpleEventIsolation()
 
 
@@ -84,6 +136,7 @@ def build_dispatcher(
     review_mode: str = "four_eyes",
     liaison_chat_id: int | None = None,
     broadcast_fallback: tuple[str, ...] = SUPPORTED_LOCALES,
+    metrics: Metrics | None = None,
     **workflow_data: Any,
 ) -> Dispatcher:
     locale_cache = LocaleCache()
@@ -97,12 +150,17 @@ def build_dispatcher(
         admin_ids=frozenset(admin_ids),
         review_mode=review_mode,
         staff_routing=StaffRouting(frozenset(admin_ids), liaison_chat_id),
+        # Staff menus set in this process; a missing one is set on the person's next visit.
+        staff_menus=StaffMenus(frozenset(admin_ids)),
         broadcast_fallback=tuple(broadcast_fallback),
         default_locale=i18n.default_locale,
         # Workflow data rather than a middleware: one layer less on every update.
         uow=UnitOfWork(engine),
         **workflow_data,
     )
+    if metrics is not None:
+        # First after aiogram's own: every update counted, whatever fails inside.
+        dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     locale_middleware.setup(dispatcher)
     dispatcher.include_routers(*get_routers())
     dispatcher.errors.register(_on_error)
@@ -144,11 +202,23 @@ async def _on_error(event: ErrorEvent, locale_middleware: LocaleMiddleware) -> b
     return True
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, metrics: Metrics | None = None) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    if metrics is not None:
+        session.middleware(SentMessagesMiddleware(metrics))  # each message once, finally
     # Retries outside, pacing inside: every attempt waits for its own slot.
-    session.middleware(RetryMiddleware())
-    session.middleware(PacerMiddleware(Pacer(settings.broadcast_rate)))
+    session.middleware(RetryMiddleware(on_retry=metrics.count_retry if metrics else None))
+    shared = None
+    if settings.redis_url:
+        # Several instances: the rate and the chats' pace are counted for all of them.
+        from redis.asyncio import Redis
+
+        from bot.limits import SharedLimits
+
+        shared = SharedLimits(Redis.from_url(settings.redis_url), settings.broadcast_rate)
+    session.middleware(PacerMiddleware(Pacer(settings.broadcast_rate, shared=shared)))
+    if metrics is not None:
+        session.middleware(AttemptsMiddleware(metrics))  # every attempt: the 429s
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -157,11 +227,19 @@ def create_bot(settings: Settings) -> Bot:
 
 
 async def create_app(settings: Settings, *, migrate: bool = True) -> App:
-    engine = create_engine(settings.database_url)
-    if migrate:
-        await upgrade_database(engine)
+    # First: a second bot on one SQLite file stops here, before it touches anything.
+    instance_lock = lock_single_instance(settings.database_url)
+    try:
+        engine = await open_database(
+            settings.data_key.get_secret_value(), settings.database_url, migrate=migrate
+        )
+    except BaseException:
+        if instance_lock is not None:
+            instance_lock.release()
+        raise
     storage, isolation = build_storage(settings, engine)
     i18n = build_i18n(settings.default_locale)
+    metrics = Metrics(backlog=functools.partial(stats.backlog, engine))
     dispatcher = build_dispatcher(
         engine,
         storage,
@@ -172,15 +250,41 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         review_mode=settings.review_mode,
         liaison_chat_id=settings.liaison_chat_id,
         broadcast_fallback=tuple(settings.broadcast_fallback),
+        metrics=metrics,
         settings=settings,
     )
-    return App(settings, engine, storage, i18n, dispatcher)
+    return App(settings, engine, storage, i18n, dispatcher, instance_lock, metrics=metrics)
 
 
-async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run until cancelled (or until `stop` is set, for tests)."""
+@dataclass
+class Running:
+    """A started bot, in either mode: what runs beside the updates, and what handlers get."""
+
+    app: App
+    bot: Bot
+    me: User
+    metrics: Metrics
+    outbox: OutboxSender
+    broadcasts: BroadcastSender
+    matcher: Matcher
+
+    @property
+    def workflow_data(self) -> dict[str, Any]:
+        """The keywords each update is handled with (polling and webhook alike)."""
+        return {"outbox": self.outbox, "broadcasts": self.broadcasts, "matcher": self.matcher}
+
+    def health(self) -> Health:
+        redis = getattr(self.app.storage, "redis", None)  # RedisStorage's client, if any
+        return Health(self.app.engine, self.bot, self.metrics, redis=redis)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Running]:
+    """Start-up and shut-down shared by polling and webhook mode: the app, the bot, the
+    command menus, the senders (outbox, broadcasts), the matcher and the background jobs."""
     app = await create_app(settings)
-    bot = create_bot(settings)
+    metrics = app.metrics or Metrics(backlog=functools.partial(stats.backlog, app.engine))
+    bot = create_bot(settings, metrics)
     background: list[asyncio.Task[None]] = []
     outbox: OutboxSender | None = None
     delivering: asyncio.Task[None] | None = None
@@ -191,7 +295,11 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, app.i18n)
         await show_all_staff_menus(
-            bot, UnitOfWork(app.engine), frozenset(settings.admin_ids), app.i18n
+            bot,
+            UnitOfWork(app.engine),
+            frozenset(settings.admin_ids),
+            app.i18n,
+            app.dispatcher["staff_menus"],
         )
         outbox = OutboxSender(UnitOfWork(app.engine), bot, app.i18n, bot_username=me.username or "")
         delivering = asyncio.create_task(outbox.run())
@@ -200,27 +308,10 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         )
         broadcasting = asyncio.create_task(broadcasts.run())
         background.append(asyncio.create_task(purge_abandoned_drafts(app)))
-        matcher = Matcher(UnitOfWork(app.engine))
+        background.append(asyncio.create_task(erase_ended_cases(app, outbox)))
+        matcher = Matcher(UnitOfWork(app.engine), leadership=app.leadership)
         background.append(asyncio.create_task(matcher.run()))
-        polling = asyncio.create_task(
-            app.dispatcher.start_polling(
-                bot,
-                handle_signals=stop is None,
-                close_bot_session=False,
-                outbox=outbox,
-                broadcasts=broadcasts,
-                matcher=matcher,
-            )
-        )
-        if stop is None:
-            await polling
-        else:
-            waiter = asyncio.create_task(stop.wait())
-            await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            if not polling.done():
-                await app.dispatcher.stop_polling()
-            waiter.cancel()
-            await polling
+        yield Running(app, bot, me, metrics, outbox, broadcasts, matcher)
     finally:
         # Let the messages in hand be sent and recorded, so a restart repeats nothing.
         senders = [
@@ -242,7 +333,40 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         await app.close()
 
 
+async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until cancelled (or until `stop` is set, for tests). With HEALTH_LISTEN set,
+    /healthz, /readyz and /metrics are served there (bot.serving.health)."""
+    async with running(settings) as live:
+        health = (
+            await serve(live.health().application(), settings.health_listen)
+            if settings.health_listen
+            else None
+        )
+        try:
+            polling = asyncio.create_task(
+                live.app.dispatcher.start_polling(
+                    live.bot,
+                    handle_signals=stop is None,
+                    close_bot_session=False,
+                    **live.workflow_data,
+                )
+            )
+            if stop is None:
+                await polling
+            else:
+                waiter = asyncio.create_task(stop.wait())
+                await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                if not polling.done():
+                    await live.app.dispatcher.stop_polling()
+                waiter.cancel()
+                await polling
+        finally:
+            if health is not None:
+                await health.cleanup()
+
+
 PURGE_INTERVAL_SECONDS = 6 * 3600
+FOLLOWER_SECONDS = 30  # how often an instance that does not lead asks again
 OUTBOX_STOP_SECONDS = 15
 
 
@@ -251,6 +375,9 @@ async def purge_abandoned_drafts(app: App) -> None:
     if not isinstance(app.storage, SQLAlchemyStorage):
         return  # Redis expires them itself
     while True:
+        if not await app.leads():
+            await asyncio.sleep(FOLLOWER_SECONDS)  # another instance does it
+            continue
         cutoff = datetime.now(UTC) - timedelta(days=app.settings.draft_retention_days)
         try:
             deleted = await app.storage.purge_older_than(cutoff)
@@ -259,3 +386,26 @@ async def purge_abandoned_drafts(app: App) -> None:
         except Exception:
             log.exception("could not delete abandoned drafts; will try again")
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+
+RETENTION_INTERVAL_SECONDS = 3600
+
+
+async def erase_ended_cases(app: App, outbox: OutboxSender | None = None) -> None:
+    """Every hour: warn the team a week ahead, then erase the personal data of cases closed
+    or reunited CLOSED_RETENTION_DAYS ago (in short transactions; see bot.services.privacy)."""
+    days = app.settings.closed_retention_days
+    if days <= 0:
+        return
+    routing = StaffRouting(frozenset(app.settings.admin_ids), app.settings.liaison_chat_id)
+    while True:
+        if not await app.leads():
+            await asyncio.sleep(FOLLOWER_SECONDS)  # another instance does it
+            continue
+        try:
+            run = await privacy.apply_retention(UnitOfWork(app.engine), days, routing)
+            if run.warned and outbox is not None:
+                outbox.wake()
+        except Exception:
+            log.exception("could not apply the retention of closed cases; will try again")
+        await asyncio.sleep(RETENTION_INTERVAL_SECONDS)

@@ -187,9 +187,13 @@ class BroadcastSender:
 
     async def run(self, idle_seconds: float = 2.0) -> None:
         with traffic(Priority.BROADCAST):
-            released = await self.uow.run(lambda tx: tx.broadcasts.release_claims())
-            if released:
-                log.info("resuming broadcasts: %d claims of a stopped process to send", released)
+            # SQLite has this one instance, so a claim left behind is a stopped process's.
+            # With several instances on PostgreSQL it may be a live one's: it is sent again
+            # only when its lease runs out.
+            if self.uow.engine.dialect.name == "sqlite":
+                released = await self.uow.run(lambda tx: tx.broadcasts.release_claims())
+                if released:
+                    log.info("resuming broadcasts: %d claims of a stopped process", released)
             while not self._stopping:
                 try:
                     running = await self.uow.run(
@@ -396,6 +400,8 @@ class BroadcastSender:
         view = await service.get(self.uow, broadcast_id)
         if view.state not in (BroadcastState.DONE, BroadcastState.CANCELLED):
             return  # paused, or the sender is stopping: it goes on later
+        if not await self.uow.run(lambda tx: tx.broadcasts.claim_report(broadcast_id)):
+            return  # another sender (another instance) reports it
         with contextlib.suppress(Exception):
             await self._show_progress(broadcast_id, final=True)
         targets = {view.author_id}

@@ -1,4 +1,6 @@
-"""Command line: `python -m bot` runs the bot; `python -m bot db upgrade` migrates;
+"""Command line: `python -m bot` runs the bot (`python -m bot webhook`: in webhook mode);
+`python -m bot db upgrade|backup|restore` looks after the database;
+`python -m bot keys new|rotate` after the data key;
 `python -m bot records import|export` exchanges lists with the verification bodies."""
 
 from __future__ import annotations
@@ -29,29 +31,102 @@ def setup_logging(level: str) -> None:
 
 
 async def _db_upgrade(settings: Settings) -> None:
-    from storage.db import create_engine
-    from storage.migrate import current_revision, upgrade_database
+    from bot.services.keys import open_database
+    from storage.migrate import current_revision
 
-    engine = create_engine(settings.database_url)
+    engine = await open_database(settings.data_key.get_secret_value(), settings.database_url)
     try:
-        await upgrade_database(engine)
         print(f"database is at revision {await current_revision(engine)}")
     finally:
         await engine.dispose()
 
 
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    if args.db_command == "upgrade":
+        asyncio.run(_db_upgrade(settings))
+        return 0
+    from pathlib import Path
+
+    from bot.services.keys import load_keys
+    from storage.backup import backup, restore
+
+    ring = load_keys(settings.data_key.get_secret_value(), settings.database_url)
+    if args.db_command == "backup":
+        info = backup(settings.database_url, ring, Path(args.path))
+        print(f"{info.kind} backup written to {args.path} ({info.size} bytes, key {info.key_id})")
+        return 0
+    info = restore(settings.database_url, ring, Path(args.path), force=args.force)
+    print(f"{info.kind} backup of {info.created_at} restored ({info.size} bytes)")
+    return 0
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.crypto import generate_key
+
+    if args.keys_command == "new":
+        print(generate_key().encoded())
+        return 0
+
+    from bot.services.keys import open_database, rotate
+
+    async def run() -> int:
+        data_key = settings.data_key.get_secret_value()
+        engine = await open_database(data_key, settings.database_url)
+        try:
+            from storage.crypto import installed
+
+            report = await rotate(
+                engine,
+                installed(),
+                add_key=not args.reseal_only,
+                progress=lambda line: print(line, file=sys.stderr),
+            )
+        finally:
+            await engine.dispose()
+        if report.new_key:
+            print(f"new key {report.new_key}")
+        print(
+            f"{report.resealed} values re-sealed, {report.reindexed} index entries rebuilt; "
+            f"retired keys: {', '.join(report.retired) or 'none'}"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Homeward tracing bot")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run the bot with long polling (the default)")
+    sub.add_parser("run", help="run the bot: long polling, or a webhook with MODE=webhook")
+    sub.add_parser("webhook", help="run the bot in webhook mode (as MODE=webhook)")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply pending migrations")
+    backup = db_sub.add_parser("backup", help="write an encrypted backup of the database")
+    backup.add_argument("path", help="the backup file to write")
+    restore = db_sub.add_parser("restore", help="restore an encrypted backup")
+    restore.add_argument("path", help="the backup file to read")
+    restore.add_argument("--force", action="store_true", help="replace a database with data")
+    keys = sub.add_parser("keys", help="the data key that seals personal data")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("new", help="print a new random key (base64) for DATA_KEY")
+    rotate = keys_sub.add_parser(
+        "rotate", help="add a new key to the key file and re-seal everything with it"
+    )
+    rotate.add_argument(
+        "--reseal-only",
+        action="store_true",
+        help="add no key: re-seal with the first key of DATA_KEY and retire the others",
+    )
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n_sub = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_sub.add_parser("update", help="extract strings from the code into locales/*.po")
     _add_records_commands(sub)
+    _add_sandbox_command(sub)
     args = parser.parse_args(argv)
+
+    if args.command == "sandbox":
+        return _sandbox(args)
 
     if args.command == "i18n":
         from bot.catalogs import update_catalogs
@@ -61,10 +136,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        if args.command in ("db", "records"):
+        if args.command == "keys" and args.keys_command == "new":
+            return _keys(load_settings(bot_token="0000000:" + "x" * 30), args)
+        if args.command in ("db", "records", "keys"):
             settings = (
                 load_settings(bot_token="0000000:" + "x" * 30) if _no_token() else load_settings()
             )
+        elif args.command == "webhook":
+            settings = load_settings(mode="webhook")
         else:
             settings = load_settings()
     except ConfigError as error:
@@ -72,20 +151,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(settings.log_level)
 
-    if args.command == "db":
-        asyncio.run(_db_upgrade(settings))
-        return 0
-    if args.command == "records":
-        return _records(settings, args)
+    from storage.backup import BackupError
+    from storage.crypto import DataKeyError
+    from storage.db import InstanceLockError
+
+    try:
+        if args.command == "db":
+            return _db(settings, args)
+        if args.command == "keys":
+            return _keys(settings, args)
+        if args.command == "records":
+            return _records(settings, args)
+    except DataKeyError as error:
+        print(f"homeward: data key error: {error}", file=sys.stderr)
+        return 2
+    except BackupError as error:
+        print(f"homeward: backup error: {error}", file=sys.stderr)
+        return 1
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
     from bot.app import run_polling
+    from bot.serving.health import ListenError
+    from bot.serving.webhook import run_webhook
 
     try:
-        asyncio.run(run_polling(settings))
+        asyncio.run(run_webhook(settings) if settings.mode == "webhook" else run_polling(settings))
     except KeyboardInterrupt:
         pass
+    except DataKeyError as error:
+        print(f"homeward: data key error: {error}", file=sys.stderr)
+        return 2
+    except (InstanceLockError, ListenError) as error:
+        print(f"homeward: {error}", file=sys.stderr)
+        return 1
     except TelegramUnauthorizedError:
         print("homeward: Telegram rejected BOT_TOKEN (401): check the token", file=sys.stderr)
         return 1
@@ -97,6 +196,31 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _add_sandbox_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="the whole bot on this machine with a web chat: no token, no Telegram, "
+        "fictional data in ./data/sandbox",
+    )
+    sandbox.add_argument("--port", type=int, default=8080, help="the web chat's port (8080)")
+    sandbox.add_argument(
+        "--seed", action="store_true", help="fill an empty sandbox with fictional requests"
+    )
+    sandbox.add_argument(
+        "--data-dir", default="data/sandbox", help="the sandbox's own folder (data/sandbox)"
+    )
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    """`python -m bot sandbox`: its own settings, never the environment's (bot.sandbox)."""
+    from pathlib import Path
+
+    from bot.sandbox.runner import main as run_sandbox
+
+    setup_logging("INFO")
+    return run_sandbox(args.port, seed=args.seed, data_dir=Path(args.data_dir), log_level="INFO")
 
 
 def _add_records_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -186,13 +310,11 @@ def _records(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _with_database(settings: Settings, use: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    from bot.services.keys import open_database
     from bot.services.uow import UnitOfWork
-    from storage.db import create_engine
-    from storage.migrate import upgrade_database
 
-    engine = create_engine(settings.database_url)
+    engine = await open_database(settings.data_key.get_secret_value(), settings.database_url)
     try:
-        await upgrade_database(engine)
         return await use(UnitOfWork(engine))
     finally:
         await engine.dispose()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import SUPPORTED_LOCALES
@@ -13,6 +14,10 @@ from bot import SUPPORTED_LOCALES
 # Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon, a 30+ char secret.
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,}$")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/homeward.db"
+# Telegram's rule for the secret token of a webhook (the X-Telegram-Bot-Api-Secret-Token header).
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Paths of the health and metrics endpoints, which the webhook must not take.
+RESERVED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class ConfigError(Exception):
@@ -24,12 +29,16 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr = SecretStr("")
     database_url: str = DEFAULT_DATABASE_URL
+    # The key that seals personal data: a key file path or base64 key(s); see storage.crypto.
+    data_key: SecretStr = SecretStr("")
     telegram_api_url: str = "https://api.telegram.org"
     redis_url: str | None = None
     default_locale: str = "en"
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     draft_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Closed and reunited cases lose their personal data this long after they ended; 0: never.
+    closed_retention_days: int = Field(default=365, ge=0, le=36500)
     review_mode: str = "four_eyes"
     liaison_chat_id: int | None = None
     # Messages a second over all chats (Telegram allows about 30).
@@ -43,13 +52,23 @@ class Settings(BaseSettings):
     pfif_domain: str = "homeward.example"
     organisation_name: str = "Homeward"
 
+    # Webhook mode, health and metrics (bot.serving): "polling" (default) or "webhook".
+    mode: str = "polling"
+    webhook_url: str | None = Field(default=None, validate_default=True)
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_listen: str = "127.0.0.1:8080"
+    # Polling mode: /healthz, /readyz and /metrics on this host:port; unset: no server.
+    health_listen: str | None = None
+
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:
         token = value.get_secret_value().strip()
         if not token:
             raise ValueError(
-                "BOT_TOKEN is not set: put the token from @BotFather in the environment or .env"
+                "BOT_TOKEN is not set: put the token from @BotFather in the environment or .env "
+                "(send /newbot to @BotFather in Telegram to get one), or try the bot without a "
+                "token in the sandbox: python -m bot sandbox"
             )
         if not _TOKEN_RE.match(token):
             raise ValueError(
@@ -107,6 +126,66 @@ class Settings(BaseSettings):
             raise ValueError("REVIEW_MODE must be four_eyes (default) or single")
         return value
 
+    @field_validator("mode")
+    @classmethod
+    def _check_mode(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in {"polling", "webhook"}:
+            raise ValueError("MODE must be polling (default) or webhook")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip() or None
+        if value is None:
+            if info.data.get("mode") == "webhook":
+                raise ValueError(
+                    "WEBHOOK_URL is required in webhook mode: the public https URL that "
+                    "Telegram posts updates to"
+                )
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("WEBHOOK_URL must be a full URL such as https://bot.example.org/tg")
+        if (parts.path or "/") in RESERVED_PATHS:
+            raise ValueError("WEBHOOK_URL's path must not be /healthz, /readyz or /metrics")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        secret = value.get_secret_value().strip() if value is not None else ""
+        if not secret:
+            if info.data.get("mode") == "webhook":
+                raise ValueError(
+                    "WEBHOOK_SECRET is required in webhook mode: 1-256 characters of "
+                    "A-Z a-z 0-9 _ -"
+                )
+            return None
+        if not _WEBHOOK_SECRET_RE.match(secret):
+            raise ValueError(
+                "WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)"
+            )
+        return SecretStr(secret)
+
+    @field_validator("webhook_listen", "health_listen")
+    @classmethod
+    def _check_listen(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip() or None
+        if value is None:
+            if info.field_name == "webhook_listen":
+                raise ValueError("WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8080")
+            return None
+        try:
+            parse_listen(value)
+        except ValueError:
+            name = (info.field_name or "listen").upper()
+            raise ValueError(f"{name} must be host:port, e.g. 127.0.0.1:8080") from None
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _check_level(cls, value: str) -> str:
@@ -114,6 +193,15 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """ "host:port" (or "[::1]:port") as a host and a port; ValueError if it is neither."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(value)
+    return host, int(port)
 
 
 def load_settings(**overrides: object) -> Settings:

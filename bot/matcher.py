@@ -8,6 +8,7 @@ import logging
 
 from bot.services import tracing
 from bot.services.uow import UnitOfWork
+from storage.lease import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +17,19 @@ PAUSE_SECONDS = 0.02
 
 
 class Matcher:
-    def __init__(self, uow: UnitOfWork, *, idle_seconds: float = 3.0, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        idle_seconds: float = 3.0,
+        batch: int = BATCH,
+        leadership: Leadership | None = None,
+    ) -> None:
         self.uow = uow
         self.idle_seconds = idle_seconds
         self.batch = batch
+        # Several instances: only the one that leads matches (storage.lease).
+        self.leadership = leadership
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -33,12 +43,14 @@ class Matcher:
     async def run(self) -> None:
         """Match whatever waits, then sleep until woken or a few seconds have passed.
 
-        Several instances may run it at once: storing a match twice is refused by the
-        database's unique pair, and indexing twice writes the same keys.
+        With several instances, the one that leads the background jobs matches; the others
+        only wait (a match stored twice would be refused by the unique pair anyway).
         """
         while not self._stopping:
             try:
-                while not self._stopping:
+                while not self._stopping and (
+                    self.leadership is None or await self.leadership.holds()
+                ):
                     done = await tracing.match_pending(self.uow, self.batch)
                     if done.found:
                         log.info("possible matches found: %d", done.found)

@@ -34,6 +34,7 @@ from bot.services.drafts import approved_text
 from bot.services.notices import STAFF_TEMPLATES, StaffSummary, staff_summary
 from bot.services.uow import Tx, UnitOfWork
 from bot.texts.family import liaison_message, status_notice
+from bot.texts.privacy import erasure_notice, retention_notice
 from bot.texts.staff import broadcast_awaits, staff_notice
 from storage.models import OutboxMessage, utcnow
 
@@ -172,6 +173,11 @@ class OutboxSender:
                 return liaison_message(message.code, message.liaison_text, message.kind or ""), None
             if message.template == "staff_broadcast":
                 return broadcast_awaits(int(message.params["broadcast_id"])), None
+            if message.template == "staff_retention":
+                params = message.params
+                return retention_notice(message.code, params["status"], params["erase_on"]), None
+            if message.template == "staff_erasure":
+                return erasure_notice(message.code, message.params)
             if message.template in STAFF_TEMPLATES and message.staff is not None:
                 return staff_notice(
                     message.template,

@@ -30,12 +30,13 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -45,6 +46,12 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendMediaGroup, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+
+if TYPE_CHECKING:
+    from bot.limits import SharedLimits
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WINDOW = 1.0  # seconds over which both limits are counted
 CHAT_INTERVAL = 1.0
@@ -127,11 +134,19 @@ MONOTONIC = MonotonicClock()
 
 class Pacer:
     def __init__(
-        self, rate: int, *, chat_interval: float = CHAT_INTERVAL, clock: Clock = MONOTONIC
+        self,
+        rate: int,
+        *,
+        chat_interval: float = CHAT_INTERVAL,
+        clock: Clock = MONOTONIC,
+        shared: SharedLimits | None = None,
     ) -> None:
         if rate < 1:
             raise ValueError("rate must be at least 1 message a second")
         self.rate = rate
+        # Several instances: their common limits in Redis, checked after this one's.
+        self.shared = shared
+        self._shared_failed_at = -60.0
         self.chat_interval = chat_interval
         self.clock = clock
         self._in_flight = 0
@@ -148,6 +163,7 @@ class Pacer:
         self._chat_pushing: dict[int, int] = {}
         self._chat_pushed: dict[int, float] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[Any]] = set()
 
     # ---- the global limit -------------------------------------------------------------
 
@@ -212,11 +228,32 @@ class Pacer:
             self._kick()
 
     def pause(self, seconds: float) -> None:
-        """Telegram said 429: nobody sends for `seconds`."""
+        """Telegram said 429: nobody sends for `seconds` (no instance, when shared)."""
         until = self.clock.now() + seconds
         self._paused_until = max(self._paused_until, until)
         if self._waiting:
             self._kick()
+        if self.shared is not None:
+            task = asyncio.get_running_loop().create_task(
+                self._shared_call(self.shared.pause(seconds))
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _shared_call(self, call: Awaitable[T]) -> T | None:
+        """Redis unreachable: this instance keeps its own limits and says so once a minute
+        (a message held back for Redis would be a message lost to the family)."""
+        assert self.shared is not None
+        try:
+            return await call
+        except self.shared.errors as error:
+            now = self.clock.now()
+            if now - self._shared_failed_at >= 60:
+                self._shared_failed_at = now
+                log.warning(
+                    "shared limits unreachable (%s): local limits only", type(error).__name__
+                )
+            return None
 
     # ---- the per-chat limit -----------------------------------------------------------
 
@@ -263,9 +300,21 @@ class Pacer:
                 _enter(self._chat_busy, chat_id)
                 if pushed:
                     _enter(self._chat_pushing, chat_id)
+            shared_slot = None
             try:
+                if self.shared is not None:
+                    shared_slot = await self._shared_call(
+                        self.shared.acquire(chat_id, pushed, count)
+                    )
                 yield
             finally:
+                if self.shared is not None and shared_slot is not None:
+                    interval = self.chat_interval
+                    if chat_id is not None and chat_id < 0:
+                        interval = max(interval, GROUP_INTERVAL)
+                    await self._shared_call(
+                        self.shared.finish(shared_slot, chat_id, count, interval)
+                    )
                 now = self.clock.now()
                 self._release_global(count, now)
                 if chat_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -18,6 +19,12 @@ from aiogram.methods.base import Response, TelegramType
 log = logging.getLogger(__name__)
 
 
+_REASONS: dict[type[Exception], str] = {
+    TelegramRetryAfter: "rate_limited",
+    TelegramServerError: "server_error",
+}
+
+
 class RetryMiddleware(BaseRequestMiddleware):
     """Retry on 429 (after the wait Telegram asks for), 5xx and network errors.
 
@@ -25,10 +32,19 @@ class RetryMiddleware(BaseRequestMiddleware):
     Polling has its own backoff in aiogram and is left alone.
     """
 
-    def __init__(self, attempts: int = 5, base_delay: float = 0.5, max_delay: float = 30.0) -> None:
+    def __init__(
+        self,
+        attempts: int = 5,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        *,
+        on_retry: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.attempts = attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
+        # Told (Bot API method, reason) before each retry: the metrics count them.
+        self.on_retry = on_retry
 
     async def __call__(
         self,
@@ -60,5 +76,12 @@ class RetryMiddleware(BaseRequestMiddleware):
                 self.attempts - 1,
                 delay,
             )
+            if self.on_retry is not None:
+                self.on_retry(
+                    str(getattr(method, "__api_method__", type(method).__name__)),
+                    next(
+                        (r for t, r in _REASONS.items() if isinstance(failure, t)), "network_error"
+                    ),
+                )
             attempt += 1
             await asyncio.sleep(delay)

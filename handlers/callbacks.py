@@ -53,6 +53,15 @@ class CancelCb(CallbackData, prefix="cx1"):
     confirm: bool
 
 
+class ForgetAction(StrEnum):
+    ERASE = "erase"  # erase everything now
+    KEEP = "keep"  # changed their mind
+
+
+class ForgetCb(CallbackData, prefix="fg1"):
+    action: ForgetAction
+
+
 class RequestAction(StrEnum):
     VIEW = "view"
     ADD = "add"

@@ -34,19 +34,27 @@ def welcome_text() -> str:
 
 
 def help_text() -> str:
-    return _(
-        "<b>What you can do here</b>\n\n"
-        "/new: start a new tracing request, one question at a time\n"
-        "/status: see your requests and their status\n"
-        "/status HW-XXXX-XX: one request by its reference code\n"
-        "/add HW-XXXX-XX: add information to a request\n"
-        "/language: choose the language\n"
-        "/notices off, /notices on: general notices from the team\n"
-        "/privacy: what we store and who sees it\n"
-        "/cancel: stop what you are doing\n\n"
-        "While you fill in a request you can go back, skip optional questions, "
-        "and check everything before sending. An unfinished request is kept, "
-        "even if you leave: send /new to continue it."
+    return (
+        _(
+            "<b>What you can do here</b>\n\n"
+            "/new: start a new tracing request, one question at a time\n"
+            "/status: see your requests and their status\n"
+            "/status HW-XXXX-XX: one request by its reference code\n"
+            "/add HW-XXXX-XX: add information to a request\n"
+            "/language: choose the language\n"
+            "/notices off, /notices on: general notices from the team\n"
+            "/privacy: what we store and who sees it\n"
+            "/cancel: stop what you are doing\n\n"
+            "While you fill in a request you can go back, skip optional questions, "
+            "and check everything before sending. An unfinished request is kept, "
+            "even if you leave: send /new to continue it."
+        )
+        + "\n\n"
+        + _(
+            "<b>Your data</b>\n"
+            "/mydata: a copy of everything we store about you\n"
+            "/forget: erase all your data"
+        )
     )
 
 
@@ -72,6 +80,11 @@ def privacy_text(retention_days: int) -> str:
             "An unfinished request that has not changed for {days} days is deleted.",
             retention_days,
         ).format(days=retention_days)
+        + "\n\n"
+        + _(
+            "/mydata sends you a copy of everything we store about you. /forget erases all "
+            "of it: your requests keep only their reference codes, dates and statuses."
+        )
     )
 
 

@@ -53,6 +53,51 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+class InstanceLockError(Exception):
+    """Another bot process serves this SQLite file; said in one line."""
+
+
+class InstanceLock:
+    """One bot process per SQLite file: an exclusive lock on `<database>.lock`, held until
+    `release` (or until the process dies, when the system drops it). SQLite cannot share
+    the outbox and the broadcasts between processes; several instances need PostgreSQL."""
+
+    def __init__(self, path: Path) -> None:
+        import fcntl
+        import os
+
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = None
+            raise InstanceLockError(
+                f"another Homeward bot is running on {path.with_suffix('')}: SQLite serves "
+                "one bot instance; for several, use PostgreSQL (see the README)"
+            ) from None
+
+    def release(self) -> None:
+        import os
+
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+
+def lock_single_instance(url: str) -> InstanceLock | None:
+    """The instance lock for a SQLite file; None for PostgreSQL and in-memory SQLite."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return InstanceLock(Path(database).expanduser().with_suffix(".db.lock"))
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -8,6 +8,8 @@ state (several instances share state through Redis instead, see README).
 Writes are group-committed: every caller still waits until its own change is
 committed, but changes that arrive together share one transaction. On SQLite
 they run on the database's own thread (see storage.db.SQLiteThread).
+
+The data (a half-filled request) is sealed with the data key before it is written.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy import Executable, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.crypto import open_json, seal_json
 from storage.db import SQLiteThread, sqlite_thread
 from storage.models import FsmRecord, utcnow
 
@@ -256,7 +259,7 @@ class SQLAlchemyStorage(BaseStorage):
             self._cache.move_to_end(key)
             return cached
         row = await self._backend.load(key)
-        record: _Record = (row[0], row[1] or None) if row else _EMPTY
+        record: _Record = (row[0], open_json(row[1]) or None) if row else _EMPTY
         self._remember(key, record)
         return record
 
@@ -280,8 +283,9 @@ class SQLAlchemyStorage(BaseStorage):
             batch, self._pending = self._pending, {}
             waiters, self._waiters = self._waiters, []
             self._inflight = batch
+            # The data is a half-filled request: sealed with the data key (storage.crypto).
             rows: list[_Row] = [
-                (key, state, None if state is None and not data else (data or "{}"))
+                (key, state, None if state is None and not data else seal_json(data or "{}"))
                 for key, (state, data) in batch.items()
             ]
             try:

@@ -1,4 +1,8 @@
-"""Tables. Every text column here may hold personal data: never log their values."""
+"""Tables. Every text column here may hold personal data: never log their values.
+
+Personal fields are `EncryptedText`/`EncryptedBytes` (storage.crypto): sealed with the
+data key before they reach the database. Codes, statuses, dates and ids stay plain, for
+the queries."""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Text,
@@ -24,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from storage.crypto import EncryptedBytes, EncryptedText
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -79,43 +84,44 @@ class TracingRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
-    family_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None once the request is erased (bot.services.privacy): nothing links it to a person.
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(32), default="submitted", index=True)
     close_reason: Mapped[str | None] = mapped_column(String(32))
-    close_note: Mapped[str | None] = mapped_column(String(200))
+    close_note: Mapped[str | None] = mapped_column(EncryptedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     locale: Mapped[str] = mapped_column(String(8))
 
     # The person sought.
-    sought_name: Mapped[str] = mapped_column(String(200))
-    sought_aliases: Mapped[str | None] = mapped_column(String(300))
+    sought_name: Mapped[str] = mapped_column(EncryptedText())
+    sought_aliases: Mapped[str | None] = mapped_column(EncryptedText())
     sought_sex: Mapped[str] = mapped_column(String(16))
     birth_kind: Mapped[str] = mapped_column(String(8))  # date | year | age
     birth_text: Mapped[str] = mapped_column(String(32))  # as normalised for display
     birth_estimate: Mapped[date] = mapped_column(Date)
-    birth_place: Mapped[str | None] = mapped_column(String(200))
-    features: Mapped[str | None] = mapped_column(Text)
-    health_needs: Mapped[str | None] = mapped_column(Text)
+    birth_place: Mapped[str | None] = mapped_column(EncryptedText())
+    features: Mapped[str | None] = mapped_column(EncryptedText())
+    health_needs: Mapped[str | None] = mapped_column(EncryptedText())
     now_adult: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # The separation.
     separation_kind: Mapped[str] = mapped_column(String(8))  # date | month | year
     separation_text: Mapped[str] = mapped_column(String(32))
     separation_estimate: Mapped[date] = mapped_column(Date)
-    separation_place: Mapped[str] = mapped_column(String(200))
+    separation_place: Mapped[str] = mapped_column(EncryptedText())
     circumstances: Mapped[str] = mapped_column(String(32))
-    circumstances_other: Mapped[str | None] = mapped_column(Text)
-    last_location: Mapped[str | None] = mapped_column(String(300))
+    circumstances_other: Mapped[str | None] = mapped_column(EncryptedText())
+    last_location: Mapped[str | None] = mapped_column(EncryptedText())
     last_contact_text: Mapped[str | None] = mapped_column(String(32))
-    companions: Mapped[str | None] = mapped_column(String(300))
+    companions: Mapped[str | None] = mapped_column(EncryptedText())
 
     # The requester.
     relationship_to_sought: Mapped[str] = mapped_column(String(32))
-    requester_name: Mapped[str] = mapped_column(String(200))
-    contact: Mapped[str | None] = mapped_column(String(200))
-    country: Mapped[str] = mapped_column(String(100))
-    reported_elsewhere: Mapped[str | None] = mapped_column(Text)
+    requester_name: Mapped[str] = mapped_column(EncryptedText())
+    contact: Mapped[str | None] = mapped_column(EncryptedText())
+    country: Mapped[str] = mapped_column(EncryptedText())
+    reported_elsewhere: Mapped[str | None] = mapped_column(EncryptedText())
 
     consent_version: Mapped[str] = mapped_column(String(16))
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -135,6 +141,12 @@ class TracingRequest(Base):
     lead_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("tracing_requests.id", ondelete="SET NULL"), index=True
     )
+    # Erasure (bot.services.privacy): when the personal fields were erased, and why
+    # ("family", "retention" or a liaison's reason). The code, dates and statuses stay.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    erased_reason: Mapped[str | None] = mapped_column(EncryptedText())
+    # When the team was warned that a closed or reunited case will soon be erased.
+    retention_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     photos: Mapped[list[RequestPhoto]] = relationship(
         back_populates="request", order_by="RequestPhoto.id", cascade="all, delete-orphan"
@@ -153,7 +165,7 @@ class RequestPhoto(Base):
     followup_id: Mapped[int | None] = mapped_column(
         ForeignKey("followups.id", ondelete="CASCADE"), index=True
     )
-    file_id: Mapped[str] = mapped_column(String(255))
+    file_id: Mapped[str] = mapped_column(EncryptedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     request: Mapped[TracingRequest] = relationship(back_populates="photos")
@@ -169,7 +181,7 @@ class FollowUp(Base):
         ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
     )
     author_id: Mapped[int] = mapped_column(BigInteger)
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(EncryptedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -184,7 +196,7 @@ class StatusChange(Base):
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
-    reason: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(EncryptedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -265,7 +277,7 @@ class CaseNote(Base):
         ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
     )
     author_id: Mapped[int] = mapped_column(BigInteger)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -285,7 +297,7 @@ class OutboxMessage(Base):
     )
     chat_id: Mapped[int] = mapped_column(BigInteger)
     template: Mapped[str] = mapped_column(String(32))
-    params: Mapped[str] = mapped_column(Text)  # JSON
+    params: Mapped[str] = mapped_column(EncryptedText())  # JSON
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -305,12 +317,12 @@ class Draft(Base):
     )
     author_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))  # question | update
-    text: Mapped[str] = mapped_column(Text)
-    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(EncryptedText())
+    photo_file_id: Mapped[str | None] = mapped_column(EncryptedText())
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    decline_reason: Mapped[str | None] = mapped_column(String(500))
+    decline_reason: Mapped[str | None] = mapped_column(EncryptedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -345,6 +357,8 @@ class Broadcast(Base):
     # The message edited with the progress, in the chat of whoever started the sending.
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(Integer)
+    # Set by the one sender (of several instances) that sends the final report.
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class BroadcastRecipient(Base):
@@ -378,15 +392,15 @@ class PersonRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
     source_id: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(310))  # surname, first name, patronymic
-    other_names: Mapped[str | None] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(EncryptedText())  # surname, first name, patronymic
+    other_names: Mapped[str | None] = mapped_column(EncryptedText())
     sex: Mapped[str | None] = mapped_column(String(8))
     birth_date: Mapped[date | None] = mapped_column(Date)
     birth_year: Mapped[int | None] = mapped_column(Integer, index=True)
-    birth_place: Mapped[str | None] = mapped_column(String(200))
-    current_place: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str | None] = mapped_column(String(100))
-    welfare: Mapped[str | None] = mapped_column(Text)
+    birth_place: Mapped[str | None] = mapped_column(EncryptedText())
+    current_place: Mapped[str | None] = mapped_column(EncryptedText())
+    status: Mapped[str | None] = mapped_column(EncryptedText())
+    welfare: Mapped[str | None] = mapped_column(EncryptedText())
     imported_by: Mapped[int | None] = mapped_column(BigInteger)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -404,9 +418,9 @@ class RecordPhoto(Base):
     record_id: Mapped[int] = mapped_column(
         ForeignKey("person_records.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(EncryptedText())
     mime: Mapped[str] = mapped_column(String(32))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(EncryptedBytes())
 
 
 class NameKey(Base):
@@ -450,3 +464,36 @@ class PossibleMatch(Base):
     found_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ErasureRequest(Base):
+    """A liaison's request to erase one case's personal data; an admin approves it.
+
+    state: pending | approved | declined. The reason is shown on the erased case.
+    """
+
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="CASCADE"), index=True
+    )
+    requested_by: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(EncryptedText())
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DataKeyCheck(Base):
+    """One row per data key that sealed fields here: a known text sealed with it, so that
+    a wrong DATA_KEY stops the bot at start-up instead of failing on the first read."""
+
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    check: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set by `keys rotate` once nothing sealed with this key is left.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

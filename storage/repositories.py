@@ -279,10 +279,46 @@ class AuditRepository:
             )
         )
 
+    def record_many(self, actor_id: int, action: str, targets: Sequence[str]) -> None:
+        """One row per target (an export, a page of search results), in one statement."""
+        if not targets:
+            return
+        now = utcnow()
+        self.session.execute(
+            insert(AuditEntry),
+            [
+                {
+                    "actor_id": actor_id,
+                    "action": action,
+                    "target": target,
+                    "allowed": True,
+                    "created_at": now,
+                }
+                for target in targets
+            ],
+        )
+
     def for_target(self, target: str) -> Sequence[AuditEntry]:
         return self.session.scalars(
             select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)
         ).all()
+
+    def latest(
+        self, *, target: str | None = None, actor_id: int | None = None, limit: int
+    ) -> tuple[Sequence[AuditEntry], int]:
+        """The newest `limit` rows about a target or by an actor, newest first, and how many
+        there are in all."""
+        where = [AuditEntry.target == target] if target is not None else []
+        if actor_id is not None:
+            where.append(AuditEntry.actor_id == actor_id)
+        rows = self.session.scalars(
+            select(AuditEntry).where(*where).order_by(AuditEntry.id.desc()).limit(limit)
+        ).all()
+        total = len(rows)
+        if total == limit:
+            counted = select(func.count()).select_from(AuditEntry).where(*where)
+            total = self.session.scalar(counted) or 0
+        return rows, total
 
 
 class NoteRepository:
@@ -331,6 +367,9 @@ class OutboxRepository:
             )
             .order_by(OutboxMessage.id)
             .limit(limit)
+            # Several instances on PostgreSQL: each claims rows no other is claiming right
+            # now (SQLite has one instance and renders no FOR UPDATE).
+            .with_for_update(skip_locked=True)
         ).all()
 
     def get(self, message_id: int) -> OutboxMessage | None:
@@ -392,6 +431,20 @@ class BroadcastRepository:
             .limit(limit)
         ).all()
 
+    def claim_report(self, broadcast_id: int) -> bool:
+        """True for the one caller (of every instance) that is to send the final report of
+        an ended broadcast."""
+        result = self.session.execute(
+            update(Broadcast)
+            .where(
+                Broadcast.id == broadcast_id,
+                Broadcast.reported_at.is_(None),
+                Broadcast.state.in_((BroadcastState.DONE, BroadcastState.CANCELLED)),
+            )
+            .values(reported_at=utcnow())
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def in_state(self, *states: BroadcastState) -> Sequence[Broadcast]:
         return self.session.scalars(
             select(Broadcast).where(Broadcast.state.in_(states)).order_by(Broadcast.id)
@@ -406,7 +459,8 @@ class BroadcastRepository:
         else the one its request was made in.
         """
         request = TracingRequest
-        families = select(request.family_id)
+        # Erased requests belong to nobody (and a NULL would empty a NOT IN).
+        families = select(request.family_id).where(request.family_id.is_not(None))
         if kind == "status":
             families = families.where(request.status == value)
         elif kind == "open":
@@ -423,7 +477,11 @@ class BroadcastRepository:
         )
         if kind == "no_open":
             query = query.where(
-                User.id.not_in(select(request.family_id).where(request.status != "closed"))
+                User.id.not_in(
+                    select(request.family_id).where(
+                        request.status != "closed", request.family_id.is_not(None)
+                    )
+                )
             )
         elif kind == "language":
             query = query.where(language == value)
@@ -470,6 +528,7 @@ class BroadcastRepository:
                 )
                 .order_by(r.chat_id)
                 .limit(limit)
+                .with_for_update(skip_locked=True)  # as for the outbox: one claimer per row
             )
         ]
 

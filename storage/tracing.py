@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.crypto import installed
 from storage.models import (
     NameKey,
     PersonRecord,
@@ -39,8 +40,9 @@ class NameIndex:
             delete(NameKey).where(NameKey.owner_kind == kind, NameKey.owner_id == owner_id)
         )
         year = birth_year or 0
+        ring = installed()
         rows = [
-            {"key": key, "birth_year": year, "owner_kind": kind, "owner_id": owner_id}
+            {"key": ring.blind(key), "birth_year": year, "owner_kind": kind, "owner_id": owner_id}
             for key in set(keys)
         ]
         if rows:
@@ -64,6 +66,10 @@ class NameIndex:
         """
         if not keys:
             return []
+        # The index holds keyed hashes of the keys, never the names' forms (storage.crypto);
+        # during a key rotation, entries may be under the old key or the new one.
+        ring = installed()
+        blinded = {key: ring.blinds(key) for key in keys}
         if self.session.get_bind().dialect.name == "sqlite":
             # `owner_kind || ''` keeps SQLite on the key index (one range per key and birth
             # years) rather than walking the owner index in owner order to group.
@@ -71,13 +77,17 @@ class NameIndex:
         else:
             of_kind = NameKey.owner_kind == kind  # PostgreSQL: an index-only scan
         in_years = NameKey.birth_year.between(*born_between) if born_between is not None else true()
-        common = self._common(kind, keys, born_between, of_kind, in_years)
+        common = self._common(kind, blinded, born_between, of_kind, in_years)
         # Only common keys: the longest (a first name with a surname's letters, say).
         chosen = [key for key in keys if key not in common] or [max(common, key=len)]
         hits = func.count().label("hits")
         query = (
             select(NameKey.owner_id, hits)
-            .where(NameKey.key.in_(sorted(chosen)), of_kind, in_years)
+            .where(
+                NameKey.key.in_(sorted(h for key in chosen for h in blinded[key])),
+                of_kind,
+                in_years,
+            )
             .group_by(NameKey.owner_id)
             .order_by(hits.desc(), NameKey.owner_id.desc())
             .limit(limit)
@@ -89,7 +99,7 @@ class NameIndex:
     def _common(
         self,
         kind: str,
-        keys: Collection[str],
+        blinded: dict[str, list[str]],
         born_between: tuple[int, int] | None,
         of_kind: ColumnElement[bool],
         in_years: ColumnElement[bool],
@@ -102,8 +112,8 @@ class NameIndex:
         now = time.monotonic()
         common = set()
         unknown = []
-        for key in keys:
-            cached = _COMMON.get((kind, key, born_between))
+        for key in blinded:
+            cached = _COMMON.get((kind, blinded[key][0], born_between))
             if cached is None or cached[1] <= now:
                 unknown.append(key)
             elif cached[0]:
@@ -113,7 +123,7 @@ class NameIndex:
                 select(literal(key).label("key"), func.count().label("owners")).select_from(
                     select(literal(1))
                     .select_from(NameKey)
-                    .where(NameKey.key == key, of_kind, in_years)
+                    .where(NameKey.key.in_(blinded[key]), of_kind, in_years)
                     .limit(COMMON_KEY + 1)
                     .subquery()
                 )
@@ -122,7 +132,8 @@ class NameIndex:
             if len(_COMMON) > COMMON_CACHED:
                 _COMMON.clear()
             for key, owners in self.session.execute(union_all(*counts)).all():
-                _COMMON[(kind, key, born_between)] = (owners > COMMON_KEY, now + COMMON_SECONDS)
+                entry = (kind, blinded[key][0], born_between)
+                _COMMON[entry] = (owners > COMMON_KEY, now + COMMON_SECONDS)
                 if owners > COMMON_KEY:
                     common.add(key)
         return common

@@ -7,6 +7,7 @@ from __future__ import annotations
 # on first use (see bot/__init__.py), so the tests run the schemas the bot runs.
 import bot  # noqa: F401  # isort: skip
 
+import base64
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.app import build_dispatcher
 from bot.i18n import CatalogI18n, build_i18n
+from storage.crypto import KeyRing, install, parse_keys
 from storage.db import create_engine
 from storage.fsm import SQLAlchemyStorage
 from storage.migrate import upgrade_database
@@ -37,6 +39,12 @@ _WORKER_NUMBER = int(WORKER.removeprefix("gw") or 0)
 def _per_worker(url: str) -> str:
     return f"{url}_{WORKER}" if WORKER else url
 
+
+# One data key for the whole run, also handed to the bots the tests start (in-process,
+# through load_settings, and as processes, through the environment).
+TEST_DATA_KEY = base64.b64encode(bytes(range(32))).decode()
+os.environ["DATA_KEY"] = TEST_DATA_KEY
+install(KeyRing(parse_keys(TEST_DATA_KEY)))
 
 PG_URL = _per_worker(
     os.environ.get(

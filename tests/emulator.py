@@ -18,7 +18,16 @@ Deliberate differences from Telegram (documented so nobody is surprised):
 * file ids must be known (seen in an update, uploaded by the bot, or ``add_file``) unless
   ``strict_file_ids=False``;
 * ``sendMediaGroup`` requires 2-10 items (the documented range);
-* inline keyboard buttons must carry exactly one action field.
+* inline keyboard buttons must carry exactly one action field;
+* ``setWebhook`` accepts ``http://`` URLs on any port (Telegram wants https on 443, 80, 88
+  or 8443), and a failed delivery is tried again after ``webhook_retry_delays`` (short, for
+  tests) up to ``webhook_max_attempts`` times, then dropped as Telegram gives up.
+
+Webhook mode: after ``setWebhook`` the emulator posts each update to the URL, as JSON with the
+``X-Telegram-Bot-Api-Secret-Token`` header, up to ``max_connections`` at once in update
+order, and forgets it only once the bot answered 2xx (``webhook_deliveries`` records every
+attempt); ``getUpdates`` then answers 409 as Telegram does. ``deleteWebhook`` returns to
+polling with the undelivered updates kept.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import aiohttp
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -80,6 +90,7 @@ _COMMAND_SCOPES = frozenset(
     "default all_private_chats all_group_chats all_chat_administrators chat "
     "chat_administrators chat_member".split()
 )
+_CHAT_SCOPES = frozenset({"chat", "chat_administrators", "chat_member"})
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _LANG_RE = re.compile(r"^[a-z]{2}$")
 
@@ -555,6 +566,15 @@ class ApiRequest(NamedTuple):
     timestamp: float  # emulator clock (monotonic by default)
 
 
+class WebhookDelivery(NamedTuple):
+    """One POST of an update to the webhook: the HTTP status (0: no answer)."""
+
+    update_id: int
+    attempt: int
+    status: int
+    timestamp: float  # time.monotonic()
+
+
 class ApiErrorRecord(NamedTuple):
     method: str
     params: dict[str, Any]
@@ -709,7 +729,7 @@ class TelegramEmulator:
     Lives in the test's event loop. See the module docstring for the deliberate differences
     from Telegram. Public state (all safe to read in tests): ``requests``, ``errors``,
     ``stats``, ``commands``, ``callback_queries``, ``chat_actions``, ``files``, ``users``,
-    ``chats``, ``blocked``, ``reply_keyboards``.
+    ``chats``, ``blocked``, ``unopened``, ``reply_keyboards``.
     """
 
     def __init__(
@@ -761,6 +781,8 @@ class TelegramEmulator:
         self.users: dict[int, dict[str, Any]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
         self.blocked: set[int] = set()
+        # Users who never wrote to the bot: their private chat does not exist for it yet.
+        self.unopened: set[int] = set()
         self.kicked_from: set[int] = set()
         self.members: dict[int, dict[int, str]] = {}  # chat -> user -> status
         self.phone_numbers: dict[int, str] = {}
@@ -771,6 +793,19 @@ class TelegramEmulator:
         self.files: dict[str, StoredFile] = {}
         self.reply_keyboards: dict[int, dict[str, Any] | None] = {}
         self.webhook_url = ""
+        # Webhook mode (see the module docstring).
+        self.webhook_secret: str | None = None
+        self.webhook_allowed_updates: list[str] | None = None
+        self.webhook_max_connections = 40
+        # About 75 s of retries in all: long enough for an instance's lapsed claim.
+        self.webhook_retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+        self.webhook_max_attempts = 40
+        self.webhook_timeout = 30.0
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self.webhook_last_error: str | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_posting: set[int] = set()
+        self._webhook_workers: set[asyncio.Task[None]] = set()
 
         self._messages: dict[int, dict[int, StoredMessage]] = {}
         self._bot_messages: dict[int, list[StoredMessage]] = {}
@@ -820,6 +855,7 @@ class TelegramEmulator:
         (``assert_no_unexpected_errors``)."""
         self._closing = True
         self._notify()  # parked long polls answer [] right away instead of holding shutdown
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -859,8 +895,13 @@ class TelegramEmulator:
         username: str | None = None,
         language_code: str | None = "en",
         phone_number: str | None = None,
+        opened_chat: bool = True,
     ) -> dict[str, Any]:
-        """Register a user and their private chat (chat id == user id). Returns User JSON."""
+        """Register a user and their private chat (chat id == user id). Returns User JSON.
+
+        ``opened_chat=False``: the user has never written to the bot. As with Telegram, the
+        bot can't reach that chat until they do: a chat-scoped ``setMyCommands`` answers 400
+        "chat not found" and a message 403; their first message opens it."""
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
         for key, value in (("last_name", last_name), ("username", username)):
@@ -871,6 +912,10 @@ class TelegramEmulator:
         self.users[user_id] = user
         self.chats[user_id] = chat
         self.phone_numbers[user_id] = phone_number or f"+380{user_id:09d}"[-13:]
+        if opened_chat:
+            self.unopened.discard(user_id)
+        else:
+            self.unopened.add(user_id)
         return user
 
     def add_group(
@@ -1627,6 +1672,7 @@ class TelegramEmulator:
             raise ValueError(f"chat {cid} is not registered: call emu.add_group()")
         if chat["type"] == "private":
             self.blocked.discard(user_id)  # writing to a bot requires unblocking it
+            self.unopened.discard(user_id)  # and opens the chat
         else:
             self.members.setdefault(cid, {}).setdefault(user_id, "member")
         reply = self._messages.get(cid, {}).get(reply_to) if reply_to is not None else None
@@ -1839,6 +1885,8 @@ class TelegramEmulator:
             )
         if chat_id is None or chat_id not in self.chats:
             raise bad_request("chat not found")
+        if chat_id in self.unopened:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.kicked_from:
@@ -2058,22 +2106,142 @@ class TelegramEmulator:
                 return copy.deepcopy(batch)
             await self._wait_change(remaining)
 
-    def _m_delete_webhook(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
+    async def _m_delete_webhook(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
         self.webhook_url = ""
+        self.webhook_secret = None
+        await self._stop_webhook()
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
     def _m_set_webhook(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
-        self.webhook_url = str(params.get("url") or "")
+        url = str(params.get("url") or "")
+        if not url:  # Telegram: an empty URL removes the webhook
+            self.webhook_url = ""
+            return True
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise bad_request("secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if allowed is not None and not isinstance(allowed, list):
+            raise bad_request("can't parse allowed updates")
+        connections = int(params.get("max_connections") or 40)
+        if not 1 <= connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        self.webhook_url = url
+        self.webhook_secret = str(secret) if secret is not None else None
+        if allowed is not None:  # not given: the previous setting stays, as in Telegram
+            self.webhook_allowed_updates = [str(a) for a in allowed] or None
+        self.webhook_max_connections = connections
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self._poll_generation += 1  # a parked getUpdates ends with 409, as in Telegram
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.get_running_loop().create_task(self._webhook_loop())
+        self._notify()
         return True
 
     def _m_get_webhook_info(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
-        return {
+        info: dict[str, Any] = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self.webhook_url:
+            info["max_connections"] = self.webhook_max_connections
+            if self.webhook_allowed_updates is not None:
+                info["allowed_updates"] = list(self.webhook_allowed_updates)
+            if self.webhook_last_error is not None:
+                info["last_error_date"] = int(self.wall_clock())
+                info["last_error_message"] = self.webhook_last_error
+        return info
+
+    # ---- webhook delivery -------------------------------------------------------------------
+
+    def _webhook_wants(self, update: Mapping[str, Any]) -> bool:
+        allowed = self.webhook_allowed_updates
+        return allowed is None or any(kind in update for kind in allowed)
+
+    async def _webhook_loop(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as client:
+            while self.webhook_url and not self._closing:
+                for update in list(self._updates):
+                    if len(self._webhook_posting) >= self.webhook_max_connections:
+                        break
+                    update_id = update["update_id"]
+                    if update_id in self._webhook_posting:
+                        continue
+                    if not self._webhook_wants(update):
+                        self._updates.remove(update)  # Telegram never sends these
+                        continue
+                    self._webhook_posting.add(update_id)
+                    worker = asyncio.get_running_loop().create_task(
+                        self._deliver_webhook(client, update)
+                    )
+                    self._webhook_workers.add(worker)
+                    worker.add_done_callback(self._webhook_workers.discard)
+                await self._wait_change(1.0)
+            if self._webhook_workers:
+                await asyncio.gather(*self._webhook_workers, return_exceptions=True)
+
+    async def _deliver_webhook(self, client: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+        update_id = update["update_id"]
+        headers = {"Content-Type": "application/json"}
+        if self.webhook_secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+        body = _json_dumps(update)
+        try:
+            for attempt in range(1, self.webhook_max_attempts + 1):
+                url = self.webhook_url
+                if not url or self._closing:
+                    return  # back to polling: the update waits for getUpdates
+                self._last_activity = time.monotonic()
+                try:
+                    async with client.post(url, data=body, headers=headers) as response:
+                        await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    status = 0
+                    self.webhook_last_error = f"Connection failed: {type(error).__name__}"
+                self.webhook_deliveries.append(
+                    WebhookDelivery(update_id, attempt, status, time.monotonic())
+                )
+                self.stats[f"webhook:{status}"] += 1
+                if 200 <= status < 300:
+                    with contextlib.suppress(ValueError):
+                        self._updates.remove(update)
+                    self.stats["updates_delivered"] += 1
+                    return
+                if status:
+                    self.webhook_last_error = f"Wrong response from the webhook: {status}"
+                delays = self.webhook_retry_delays
+                await asyncio.sleep(delays[min(attempt, len(delays)) - 1] if delays else 0)
+            with contextlib.suppress(ValueError):
+                self._updates.remove(update)  # Telegram gives up on it
+            self.stats["webhook_dropped"] += 1
+        finally:
+            self._webhook_posting.discard(update_id)
+            self._last_activity = time.monotonic()
+            self._notify()
+
+    async def _stop_webhook(self) -> None:
+        task, self._webhook_task = self._webhook_task, None
+        if task is None:
+            return
+        self._notify()
+        for worker in list(self._webhook_workers):
+            worker.cancel()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._webhook_posting.clear()
+
+    def webhook_statuses(self, update_id: int) -> list[int]:
+        """The HTTP statuses the bot answered to the deliveries of one update, in order."""
+        return [d.status for d in self.webhook_deliveries if d.update_id == update_id]
 
     def _m_close(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
         return True
@@ -2351,14 +2519,21 @@ class TelegramEmulator:
         self._notify()
         return True
 
-    @staticmethod
-    def _command_target(params: Mapping[str, Any]) -> tuple[str, str]:
+    def _command_target(self, params: Mapping[str, Any]) -> tuple[str, str]:
         scope = params.get("scope") or {"type": "default"}
         if not isinstance(scope, dict) or scope.get("type") not in _COMMAND_SCOPES:
             raise bad_request("can't parse BotCommandScope: unsupported scope type")
         language = str(params.get("language_code") or "")
         if language and not _LANG_RE.match(language):
             raise bad_request("invalid language code specified")
+        if scope["type"] in _CHAT_SCOPES:
+            # A chat the bot can't see: unknown, or a user who never wrote to it.
+            try:
+                chat_id = int(scope.get("chat_id"))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise bad_request("chat not found") from None
+            if chat_id not in self.chats or chat_id in self.unopened:
+                raise bad_request("chat not found")
         return _scope_key(scope), language
 
     def _m_set_my_commands(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
@@ -2603,6 +2778,7 @@ __all__ = [
     "StoredFile",
     "StoredMessage",
     "TelegramEmulator",
+    "WebhookDelivery",
     "bad_request",
     "button_rows",
     "button_texts",

@@ -22,6 +22,7 @@ LAYERS = {
     "bot.services": 3,
     "bot.texts": 4,
     "bot.pacer": 5,
+    "bot.limits": 5,
     "bot.retry": 5,
     "bot.outbox": 5,
     "bot.broadcasts": 5,
@@ -30,9 +31,12 @@ LAYERS = {
     "bot.tracing": 1,  # name and person matching: pure, with the string libraries
     "bot.exchange": 1,  # list formats: CSV, PFIF; pure
     "bot.middlewares": 5,
+    "bot.metrics": 5,  # counters of updates and sends; the backlog is read by the assembly
+    "bot.serving": 7,  # webhook and health servers: assembly, beside bot.app
     "handlers": 6,
     "bot.app": 7,
     "bot.cli": 7,
+    "bot.sandbox": 7,  # assembles the bot like bot.app, with the emulator and a web chat
     "bot.__main__": 7,
 }
 

@@ -180,7 +180,12 @@ async def test_audit_trail_of_a_case(office: Harness) -> None:
     office.session.clear()
     await office.feed(U.text(ADMIN, f"/audit {code}"))
     trail = office.session.texts(ADMIN)[0]
-    for action in ("open", "take", "note", "status:submitted>in_review"):
+    for action in (
+        "opened the case",
+        "took the case",
+        "added an internal note",
+        "moved the status from Received to Under review",
+    ):
         assert f"{LIAISON} · {action}" in trail
     assert "checked" not in trail  # the trail says what was done, not what was written
 

@@ -94,7 +94,9 @@ async def press_data(emu: TelegramEmulator, user_id: int, data: str) -> None:
     raise AssertionError(f"no button {data!r}. {emu.describe_chat(user_id)}")
 
 
-async def wait_shows(emu: TelegramEmulator, user_id: int, text: str) -> StoredMessage:
+async def wait_shows(
+    emu: TelegramEmulator, user_id: int, text: str, timeout: float = 5
+) -> StoredMessage:
     """Wait until the newest bot message shows `text`: a question arrives either as a new
     message (after a typed answer) or by editing the message whose button was pressed."""
 
@@ -103,7 +105,9 @@ async def wait_shows(emu: TelegramEmulator, user_id: int, text: str) -> StoredMe
         return message if message is not None and text in (message.content or "") else None
 
     shown = await emu.wait_until(
-        newest, timeout=5, message=lambda: f"{text!r} not shown. {emu.describe_chat(user_id)}"
+        newest,
+        timeout=timeout,
+        message=lambda: f"{text!r} not shown. {emu.describe_chat(user_id)}",
     )
     emu.mark_read(user_id)  # later wait_for_message calls look only at what comes next
     return shown
@@ -114,7 +118,13 @@ def prompt(i18n: CatalogI18n, step: str, locale: str) -> str:
 
 
 async def answer_steps(
-    emu: TelegramEmulator, i18n: CatalogI18n, user_id: int, locale: str, start: int, end: int
+    emu: TelegramEmulator,
+    i18n: CatalogI18n,
+    user_id: int,
+    locale: str,
+    start: int,
+    end: int,
+    timeout: float = 5,
 ) -> StoredMessage:
     """Answer FULL_INTAKE[start:end], checking that each next question (or finally the
     summary) is shown in the user's language."""
@@ -129,21 +139,24 @@ async def answer_steps(
             expected = prompt(i18n, FULL_INTAKE[index + 1][1], locale)[:40]
         else:
             expected = i18n.gettext("Please check your request", locale=locale)
-        message = await wait_shows(emu, user_id, expected)
+        message = await wait_shows(emu, user_id, expected, timeout)
     assert message is not None
     return message
 
 
 async def submit_full_request(
-    emu: TelegramEmulator, i18n: CatalogI18n, user_id: int, locale: str
+    emu: TelegramEmulator, i18n: CatalogI18n, user_id: int, locale: str, timeout: float = 5
 ) -> str:
+    """The whole intake; `timeout` for each answer (longer for a machine under load)."""
     await emu.send_text(user_id, "/new")
-    await emu.wait_for_message(user_id, contains=prompt(i18n, "sought_name", locale)[:40])
-    summary = await answer_steps(emu, i18n, user_id, locale, 0, len(FULL_INTAKE))
+    await emu.wait_for_message(
+        user_id, contains=prompt(i18n, "sought_name", locale)[:40], timeout=timeout
+    )
+    summary = await answer_steps(emu, i18n, user_id, locale, 0, len(FULL_INTAKE), timeout)
     assert i18n.gettext("Please check your request", locale=locale) in summary.text
     await press_data(emu, user_id, SUBMIT)
     done = await emu.wait_for_message(
-        user_id, predicate=lambda m: bool(CODE_RE.search(m.text or ""))
+        user_id, predicate=lambda m: bool(CODE_RE.search(m.text or "")), timeout=timeout
     )
     return CODE_RE.search(done.text or "").group(0)  # type: ignore[union-attr]
 
@@ -369,6 +382,50 @@ async def test_staff_menus_are_per_chat_and_outsiders_get_the_unknown_answer(
             FAMILY_COMMANDS[0][1], locale="uk"
         )
         emulator.assert_no_errors()
+    finally:
+        await bot.stop()
+
+
+async def test_staff_who_never_wrote_get_their_menu_on_their_first_start(
+    emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, i18n: CatalogI18n
+) -> None:
+    """Telegram refuses a chat's menu until the person has opened the chat ("chat not
+    found"): an admin in ADMIN_IDS or a liaison granted by id gets it on their first /start,
+    once, and the refusal breaks nothing."""
+    admin, liaison = 6011, 6012
+    emulator.add_user(admin, first_name="Admin", language_code="uk", opened_chat=False)
+    emulator.add_user(liaison, first_name="Liaison", language_code="en", opened_chat=False)
+    admin_menu = {"type": "chat", "chat_id": admin}
+    liaison_menu = {"type": "chat", "chat_id": liaison}
+    bot = LiveBot(live_settings(emulator, db_url, admin=admin), emulator)
+    with emulator.expect_errors("chat not found", methods=["setMyCommands"]) as refused:
+        await bot.start()
+    try:
+        assert refused.seen  # tried at start-up, and Telegram said no
+        assert emulator.get_commands(admin_menu) is None
+
+        await emulator.send_text(admin, "/start")
+        await emulator.wait_for_message(admin)  # the greeting first, then the menu
+        await emulator.wait_until(
+            lambda: all(emulator.get_commands(admin_menu, lang) for lang in ("", "uk", "ru", "en"))
+        )
+        menu = emulator.get_commands(admin_menu, "uk")
+        assert menu is not None and "audit" in [c["command"] for c in menu]
+        assert menu[0]["description"] == i18n.gettext(FAMILY_COMMANDS[0][1], locale="uk")
+        menus_set = len(emulator.calls("setMyCommands"))
+        await emulator.send_text(admin, "/start")  # remembered: not set again
+        await emulator.wait_for_message(admin)
+
+        with emulator.expect_errors("chat not found", methods=["setMyCommands"]):
+            await emulator.send_text(admin, f"/grant {liaison}")
+            await emulator.wait_for_message(admin, contains=str(liaison))
+        assert emulator.get_commands(liaison_menu) is None
+        assert len(emulator.calls("setMyCommands")) == menus_set + 1  # the refused one
+        await emulator.send_text(liaison, "/start")
+        await emulator.wait_for_message(liaison)
+        menu = await emulator.wait_until(lambda: emulator.get_commands(liaison_menu, "en"))
+        assert "queue" in [c["command"] for c in menu] and "audit" not in str(menu)
+        emulator.assert_no_unexpected_errors()
     finally:
         await bot.stop()
 

@@ -24,6 +24,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
@@ -359,6 +360,24 @@ async def test_set_my_commands(emu: TelegramEmulator, bot: Bot) -> None:
         await bot.set_my_commands([BotCommand(command="start", description="x" * 257)])
     await bot.delete_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="uk")
     assert emu.commands == {}
+
+
+async def test_a_chat_the_user_never_opened_has_no_menu_until_they_write(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    newcomer = 1003
+    emu.add_user(newcomer, "Nadia", opened_chat=False)
+    commands = [BotCommand(command="queue", description="Queue")]
+    for chat_id in (newcomer, 4242):  # never wrote; unknown altogether
+        with bad_request(emu, "chat not found"):
+            await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id))
+    with pytest.raises(TelegramForbiddenError, match="can't initiate conversation"):
+        await bot.send_message(newcomer, "Hello")
+    await emu.send_text(newcomer, "/start")  # writing opens the chat
+    await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=newcomer))
+    assert emu.get_commands({"type": "chat", "chat_id": newcomer}) == [
+        {"command": "queue", "description": "Queue"}
+    ]
 
 
 # ---- faults and rate limits -------------------------------------------------------------------

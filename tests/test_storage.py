@@ -17,7 +17,7 @@ KEY = StorageKey(bot_id=42, chat_id=7, user_id=7)
 
 
 async def test_migrations_create_the_schema(engine: AsyncEngine) -> None:
-    assert await current_revision(engine) == "0008"
+    assert await current_revision(engine) == "0011"
     async with engine.connect() as conn:
         tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert {

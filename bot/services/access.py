@@ -16,7 +16,7 @@ from bot.domain.reference import ALPHABET
 from bot.domain.roles import Role
 from bot.services.refusal import Attempt, NotPermitted
 from bot.services.uow import Tx, UnitOfWork
-from storage.models import Invite, Liaison, utcnow
+from storage.models import AuditEntry, Invite, Liaison, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -178,15 +178,56 @@ class AuditView:
     created_at: datetime
     actor_id: int
     action: str
+    target: str | None = None
+    allowed: bool = True
+
+
+AUDIT_SHOWN = 40
+
+
+@dataclass(frozen=True)
+class AuditExcerpt:
+    entries: list[AuditView]  # newest first, at most AUDIT_SHOWN
+    total: int  # every row there is
 
 
 async def audit_trail(
     uow: UnitOfWork, actor_id: int, admin_ids: frozenset[int], target: str
 ) -> list[AuditView]:
+    """Everything recorded about a case ("case:CODE") or a notice, oldest first."""
+
     def work(tx: Tx) -> list[AuditView]:
         require_role(tx, actor_id, admin_ids, Role.ADMIN, "audit", target)
-        rows = [AuditView(e.created_at, e.actor_id, e.action) for e in tx.audit.for_target(target)]
+        rows = [_audit_view(e) for e in tx.audit.for_target(target)]
         tx.audit.record(actor_id, "audit", target)
         return rows
 
     return await uow.run(work)
+
+
+async def recent_audit(
+    uow: UnitOfWork,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    *,
+    target: str | None = None,
+    user_id: int | None = None,
+    limit: int = AUDIT_SHOWN,
+) -> AuditExcerpt:
+    """For admins: the newest rows about a target, or by one person (`user_id`: what a
+    liaison did and which cases they read). Reading the log is itself on record."""
+    if (target is None) == (user_id is None):
+        raise ValueError("a target or a user, not both")
+    subject = target if target is not None else f"user:{user_id}"
+
+    def work(tx: Tx) -> AuditExcerpt:
+        require_role(tx, actor_id, admin_ids, Role.ADMIN, "audit", subject)
+        rows, total = tx.audit.latest(target=target, actor_id=user_id, limit=limit)
+        tx.audit.record(actor_id, "audit", subject)
+        return AuditExcerpt([_audit_view(e) for e in rows], total)
+
+    return await uow.run(work)
+
+
+def _audit_view(entry: AuditEntry) -> AuditView:
+    return AuditView(entry.created_at, entry.actor_id, entry.action, entry.target, entry.allowed)

@@ -101,6 +101,10 @@ class CaseView:
     matches: list[MatchView] = field(default_factory=list)
     lead_code: str | None = None  # confirmed the same person as this earlier case
     leads: list[str] = field(default_factory=list)  # cases linked to this one
+    # Set once the personal data is erased (bot.services.privacy): "family", "retention"
+    # or the reason a liaison gave.
+    erased_at: datetime | None = None
+    erased_reason: str | None = None
 
     @property
     def allowed_moves(self) -> list[RequestStatus]:
@@ -175,6 +179,8 @@ def _view(tx: Tx, request: TracingRequest) -> CaseView:
         matches=tracing.match_views(tx, request.id),
         lead_code=lead_code,
         leads=leads,
+        erased_at=request.erased_at,
+        erased_reason=request.erased_reason,
     )
 
 
@@ -256,13 +262,15 @@ def _move(
             created_at=now,
         )
     )
+    request.retention_warned_at = None  # a new status: the retention period starts again
     # A fixed, translated template with the status only: no liaison text reaches the family here.
-    tx.outbox.enqueue(
-        request.id,
-        request.family_id,
-        "status",
-        {"status": target.value, "reason": request.close_reason},
-    )
+    if request.family_id is not None:  # None: erased, nobody to tell
+        tx.outbox.enqueue(
+            request.id,
+            request.family_id,
+            "status",
+            {"status": target.value, "reason": request.close_reason},
+        )
     tx.audit.record(actor_id, f"status:{current.value}>{target.value}", f"case:{request.code}")
     tx.session.flush()
     refresh_attention(tx, request)
@@ -320,6 +328,8 @@ async def add_note(
     def work(tx: Tx) -> str:
         require_role(tx, actor_id, admin_ids, Role.LIAISON, "note", _target(code, None))
         request = _load(tx, code=code)
+        if request.erased_at is not None:  # a note would bring personal data back
+            raise Refused("erased", audit=Attempt(actor_id, "note", f"case:{request.code}"))
         tx.notes.add(
             CaseNote(request_id=request.id, author_id=actor_id, text=text, created_at=utcnow())
         )

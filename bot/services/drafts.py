@@ -84,6 +84,8 @@ async def create_draft(
             raise NotFound("no_case", code=code)
         if request.status == RequestStatus.CLOSED.value:
             raise Refused("closed", audit=Attempt(actor_id, action, f"case:{code}"))
+        if request.family_id is None:  # erased: nobody to write to
+            raise Refused("erased", audit=Attempt(actor_id, action, f"case:{code}"))
         draft = Draft(
             request_id=request.id,
             author_id=actor_id,
@@ -129,6 +131,8 @@ async def approve(
         attempt = Attempt(actor_id, "approve", f"case:{request.code}")
         if request.status == RequestStatus.CLOSED.value:
             raise Refused("closed", audit=attempt)
+        if request.family_id is None:  # erased: nobody to write to
+            raise Refused("erased", audit=attempt)
         if not may_approve(mode, draft.author_id, actor_id):
             raise Refused("own_draft", audit=attempt)
         now = utcnow()

@@ -14,7 +14,10 @@ from datetime import datetime
 from bot.services.uow import Tx
 from storage.models import TracingRequest
 
-STAFF_TEMPLATES = frozenset({"staff_new", "staff_info", "staff_broadcast"})
+STAFF_TEMPLATES = frozenset(
+    # staff_retention, staff_erasure: see bot.services.privacy.
+    {"staff_new", "staff_info", "staff_broadcast", "staff_retention", "staff_erasure"}
+)
 
 
 @dataclass(frozen=True)

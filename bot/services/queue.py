@@ -87,6 +87,7 @@ class QueueItem:
     health: bool
     new_info: bool
     pending_draft: bool
+    erased_reason: str | None = None  # set once its personal data is erased
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,9 @@ async def queue_page(
 ) -> QueuePage:
     def work(tx: Tx) -> QueuePage:
         require_role(tx, actor_id, admin_ids, Role.LIAISON, "queue")
+        # A page shows codes, statuses and flags, no names: one row says who looked, and
+        # when; the cases a liaison reads are recorded when they open them.
+        tx.audit.record(actor_id, "queue", None)
         r = TracingRequest
         waiting = r.attention_since.is_not(None)
         where = [waiting] if status is None else [waiting, r.status == status.value]
@@ -135,6 +139,7 @@ async def queue_page(
                 r.health_needs.is_not(None),
                 new_info,
                 draft,
+                r.erased_reason,
             )
             .where(*where)
             .order_by(r.priority, r.attention_since, r.id)
@@ -152,6 +157,7 @@ async def queue_page(
                 bool(row[6]),
                 bool(row[7]),
                 bool(row[8]),
+                row[9],
             )
             for row in rows
         ]

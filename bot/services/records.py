@@ -19,7 +19,7 @@ from bot.exchange.records import RecordList, RecordRow, RowProblem
 from bot.services import tracing
 from bot.services.access import require_role
 from bot.services.cases import answers_of
-from bot.services.refusal import Attempt, NotFound
+from bot.services.refusal import Attempt, NotFound, Refused
 from bot.services.uow import Tx, UnitOfWork
 from storage.models import Draft, PersonRecord, StatusChange, TracingRequest, utcnow
 from storage.tracing import RECORD
@@ -153,7 +153,12 @@ class Selection:
 
 
 def _selected(tx: Tx, selection: Selection) -> Sequence[TracingRequest]:
-    query = select(TracingRequest).order_by(TracingRequest.id).limit(EXPORT_LIMIT)
+    query = (
+        select(TracingRequest)
+        .where(TracingRequest.erased_at.is_(None))  # erased: nothing left to export
+        .order_by(TracingRequest.id)
+        .limit(EXPORT_LIMIT)
+    )
     if selection.codes:
         query = query.where(TracingRequest.code.in_(selection.codes))
     elif selection.statuses:
@@ -244,6 +249,8 @@ async def export_requests(
             require_role(tx, actor_id, admin_ids, Role.LIAISON, "records_export")
         requests = _selected(tx, selection)
         tx.audit.record(actor_id, "records_export", f"requests:{len(requests)}")
+        # Who read which case: one row each, as for opening a case or making its dossier.
+        tx.audit.record_many(actor_id, "export", [f"case:{r.code}" for r in requests])
         return Export(
             [_export_case(r) for r in requests],
             [_pfif_person(r, domain, organisation) for r in requests],
@@ -311,6 +318,8 @@ async def dossier_data(
         request = tx.requests.by_code(code)
         if request is None:
             raise NotFound("no_case", audit=Attempt(actor_id, "dossier", target), code=code)
+        if request.erased_at is not None:
+            raise Refused("erased", audit=Attempt(actor_id, "dossier", target))
         tx.audit.record(actor_id, "dossier", target)
         records = []
         for match in tx.matches.involving(request.id):

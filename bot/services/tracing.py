@@ -104,6 +104,17 @@ def _keys_of(facts: PersonFacts) -> set[str]:
     return names.index_keys(facts.name, facts.aliases) | place_keys(facts.places)
 
 
+def reindex_request(tx: Tx, request: TracingRequest) -> None:
+    """Write the request's index entries again (with the current data key), matching nothing."""
+    facts = request_facts(request)
+    tx.names.replace(REQUEST, request.id, _keys_of(facts), _year_of(facts))
+
+
+def reindex_record(tx: Tx, record: PersonRecord) -> None:
+    facts = record_facts(record)
+    tx.names.replace(RECORD, record.id, _keys_of(facts), _year_of(facts))
+
+
 # --- the matcher ------------------------------------------------------------------
 
 
@@ -235,6 +246,7 @@ class FoundCase:
     status: RequestStatus
     priority: int
     score: float
+    erased_reason: str | None = None  # set once its personal data is erased
 
 
 @dataclass(frozen=True)
@@ -294,6 +306,7 @@ _LISTED = (
     TracingRequest.birth_place,
     TracingRequest.separation_place,
     TracingRequest.last_location,
+    TracingRequest.erased_reason,
 )
 
 
@@ -324,6 +337,7 @@ def _found(request: Any, score: float, today: date) -> FoundCase:
         status=RequestStatus(request.status),
         priority=request.priority,
         score=score,
+        erased_reason=request.erased_reason,
     )
 
 
@@ -388,8 +402,11 @@ async def find(
         hits = search(tx, query, datetime.now(UTC).date())
         pages = max(1, -(-len(hits) // PAGE_SIZE))
         current = min(max(page, 0), pages - 1)
+        shown = hits[current * PAGE_SIZE : (current + 1) * PAGE_SIZE]
+        # Each card shown holds a name: which cases this liaison saw is on record too.
+        tx.audit.record_many(actor_id, "find_result", [f"case:{hit.code}" for hit in shown])
         return FindPage(
-            hits[current * PAGE_SIZE : (current + 1) * PAGE_SIZE],
+            shown,
             current,
             pages,
             len(hits),

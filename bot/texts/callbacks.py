@@ -78,6 +78,16 @@ class MatchCb(CallbackData, prefix="mt1"):
     match_id: int
 
 
+class ErasureAction(StrEnum):
+    APPROVE = "approve"  # admins only, not the liaison who asked
+    DECLINE = "decline"
+
+
+class ErasureCb(CallbackData, prefix="er1"):
+    action: ErasureAction
+    erasure_id: int
+
+
 # Every staff button; the authorization test covers each prefix.
 STAFF_CALLBACKS: tuple[type[CallbackData], ...] = (
     CaseCb,
@@ -86,5 +96,6 @@ STAFF_CALLBACKS: tuple[type[CallbackData], ...] = (
     BroadcastCb,
     FindCb,
     MatchCb,
+    ErasureCb,
 )
 STAFF_PREFIXES: frozenset[str] = frozenset(cb.__prefix__ for cb in STAFF_CALLBACKS)

@@ -15,6 +15,8 @@ FAMILY_COMMANDS: tuple[Command, ...] = (
     ("help", N_("What this bot can do")),
     ("privacy", N_("What we store and who sees it")),
     ("notices", N_("General notices on or off")),
+    ("mydata", N_("A copy of everything we store about you")),
+    ("forget", N_("Erase all your data")),
     ("cancel", N_("Stop what you are doing")),
 )
 
@@ -34,13 +36,14 @@ LIAISON_COMMANDS: tuple[Command, ...] = (
     ("import", N_("Import a list of located persons (CSV or ZIP)")),
     ("export", N_("Export requests for a verification body (CSV and PFIF)")),
     ("dossier", N_("Make the verification dossier of a case (PDF)")),
+    ("erase", N_("Request erasure of a case’s personal data (an admin approves)")),
 )
 ADMIN_COMMANDS: tuple[Command, ...] = (
     ("grant", N_("Add a liaison by Telegram user id")),
     ("revoke", N_("Remove a liaison")),
     ("liaisons", N_("List the liaison team")),
     ("invite", N_("Create a one-time code for a new liaison (24 h)")),
-    ("audit", N_("Show who did what to a case or a general notice")),
+    ("audit", N_("Show who read or changed a case or notice, or what one person did")),
 )
 
 

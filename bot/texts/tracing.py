@@ -22,6 +22,7 @@ from bot.texts.callbacks import CaseAction, CaseCb, FindCb, MatchAction, MatchCb
 from bot.texts.common import h, status_label
 from bot.texts.dossier import Approval, Dossier, Field, MatchedRecord, StatusStep
 from bot.texts.keyboards import Buttons, keyboard
+from bot.texts.privacy import erased_label
 from bot.tracing.matching import Reason
 
 MESSAGE_LIMIT = 4000
@@ -61,10 +62,16 @@ def render_found(page: FindPage, query: str) -> tuple[str, InlineKeyboardMarkup]
     lines.append(found)
     rows: list[list[tuple[str, str]]] = []
     for item in page.items:
-        lines.append(
-            f"P{item.priority} · <code>{item.code}</code> · {h(item.name)} · "
-            f"{_age(item.age, item.birth_year_approx)} · {status_label(item.status)}"
-        )
+        if item.erased_reason is not None:
+            lines.append(
+                f"P{item.priority} · <code>{item.code}</code> · {status_label(item.status)} · "
+                + erased_label(item.erased_reason)
+            )
+        else:
+            lines.append(
+                f"P{item.priority} · <code>{item.code}</code> · {h(item.name)} · "
+                f"{_age(item.age, item.birth_year_approx)} · {status_label(item.status)}"
+            )
         rows.append([(item.code, CaseCb(action=CaseAction.OPEN, request_id=item.id).pack())])
     lines.append(_("Page {page} of {pages}").format(page=page.page + 1, pages=page.pages))
     nav = []

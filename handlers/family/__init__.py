@@ -8,7 +8,7 @@ from handlers.filters import If
 
 
 def get_family_router() -> Router:
-    from handlers.family import fallback, intake, requests, start
+    from handlers.family import fallback, intake, privacy, requests, start
 
     router = Router(name="family")
     router.message.filter(If(F.chat.type == "private"))
@@ -16,6 +16,6 @@ def get_family_router() -> Router:
     # Commands first, so that /help or /status work in the middle of an intake;
     # the fallback last, for whatever nothing else understood. One flat router: every
     # nested router is another layer each update passes through.
-    for module in (start, requests, intake, fallback):
+    for module in (start, privacy, requests, intake, fallback):
         module.router.register_into(router)
     return router

@@ -319,7 +319,12 @@ def _seen(draft: dict[str, Any], message: Message) -> bool:
 @router.message(StateFilter(Intake.active), If(F.text))
 async def text_answer(message: Message, state: FSMContext) -> None:
     draft = await _load(state)
-    if draft is None or _seen(draft, message):
+    if draft is None:
+        return
+    if _seen(draft, message):
+        # Applied already, by a process that stopped before it could answer (a crash, or
+        # another instance that died): the person may never have seen the next question.
+        await send_current(message, draft)
         return
     text = message.text or ""
     if text.startswith("/"):
@@ -416,7 +421,11 @@ async def show_in_place(message: Message, draft: dict[str, Any]) -> None:
         text, markup = render_step(draft)
     try:
         await message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest:
+    except TelegramBadRequest as error:
+        if "message is not modified" in error.message:
+            # A press delivered again after a crash of the instance that handled it: the
+            # message already shows this question.
+            return
         # Too old to edit, or a photo message: ask in a new message instead.
         await _drop_keyboard(message)
         await message.answer(text, reply_markup=markup)

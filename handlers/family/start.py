@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from aiogram import Bot
 from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import _
+from bot.menus import StaffMenus
 from bot.middlewares import LocaleCache, LocaleMiddleware
 from bot.services import families
 from bot.services.uow import UnitOfWork
@@ -28,7 +30,12 @@ router = RouterSpec("family.start")
 
 @router.message(Start())
 async def start(
-    message: Message, state: FSMContext, uow: UnitOfWork, first_contact: bool = False
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    bot: Bot,
+    staff_menus: StaffMenus | None = None,
+    first_contact: bool = False,
 ) -> None:
     # Someone of whom nothing is stored cannot have been marked unreachable.
     if message.from_user is not None and not first_contact:
@@ -37,6 +44,10 @@ async def start(
     if await state.get_state() == Intake.active.state:
         text += "\n\n" + _("You have an unfinished request. Send /new to continue it.")
     await message.answer(text, reply_markup=menu_keyboard())
+    if staff_menus is not None and message.from_user is not None:
+        # A staff member whose menu Telegram refused before they opened this chat (an
+        # admin who never wrote): one set lookup for everyone else.
+        await staff_menus.visit(bot, uow, message.from_user.id)
 
 
 @router.message(Cmd("help"))

@@ -9,6 +9,7 @@ from bot.texts import menus
 from bot.texts.callbacks import STAFF_PREFIXES
 from handlers.liaison.access import StaffOnly, StaffTraffic
 from handlers.liaison.refusals import AnswerRefusals
+from handlers.liaison.staff_menu import ShowMissingMenu
 
 
 def staff_command_names() -> frozenset[str]:
@@ -22,7 +23,17 @@ def liaison_command_names() -> frozenset[str]:
 
 
 def get_staff_router() -> Router:
-    from handlers.liaison import admin, audit, broadcasts, cases, drafts, join, queue, tracing
+    from handlers.liaison import (
+        admin,
+        audit,
+        broadcasts,
+        cases,
+        drafts,
+        erasure,
+        join,
+        queue,
+        tracing,
+    )
 
     router = Router(name="staff")
     everything = staff_command_names() | liaison_command_names() | {"join"}
@@ -33,6 +44,8 @@ def get_staff_router() -> Router:
     answer_refusals = AnswerRefusals()
     router.message.middleware(answer_refusals)
     router.callback_query.middleware(answer_refusals)
+    # A staff member's menu that Telegram refused before they opened the chat: set now.
+    router.message.middleware(ShowMissingMenu())
 
     admins = Router(name="staff.admins")
     only_admins = StaffOnly(Role.ADMIN, staff_command_names(), frozenset())
@@ -50,6 +63,7 @@ def get_staff_router() -> Router:
     drafts.router.register_into(liaisons)
     broadcasts.router.register_into(liaisons)
     tracing.router.register_into(liaisons)
+    erasure.router.register_into(liaisons)
 
     router.include_routers(admins, liaisons)
     join.router.register_into(router)

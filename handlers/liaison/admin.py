@@ -7,7 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.i18n import _, format_day
-from bot.menus import forget_staff_menu, show_staff_menu
+from bot.menus import StaffMenus
 from bot.services import access
 from bot.services.uow import UnitOfWork
 from handlers.routing import RouterSpec
@@ -22,7 +22,12 @@ def _user_id(command: CommandObject) -> int | None:
 
 @router.message(Command("grant"))
 async def grant(
-    message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot, admin_ids: frozenset[int]
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    bot: Bot,
+    admin_ids: frozenset[int],
+    staff_menus: StaffMenus,
 ) -> None:
     assert message.from_user
     user_id = _user_id(command)
@@ -30,7 +35,7 @@ async def grant(
         await message.answer(_("Please add the Telegram user id: /grant 123456789"))
         return
     if await access.grant(uow, message.from_user.id, user_id, admin_ids):
-        await show_staff_menu(bot, uow, user_id, admin_ids)
+        await staff_menus.show(bot, uow, user_id)
         await message.answer(_("User {user_id} is now a liaison.").format(user_id=user_id))
     else:
         await message.answer(_("User {user_id} is already a liaison.").format(user_id=user_id))
@@ -38,7 +43,12 @@ async def grant(
 
 @router.message(Command("revoke"))
 async def revoke(
-    message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot, admin_ids: frozenset[int]
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    bot: Bot,
+    admin_ids: frozenset[int],
+    staff_menus: StaffMenus,
 ) -> None:
     assert message.from_user
     user_id = _user_id(command)
@@ -51,7 +61,7 @@ async def revoke(
         )
         return
     if await access.revoke(uow, message.from_user.id, user_id, admin_ids):
-        await forget_staff_menu(bot, user_id)
+        await staff_menus.forget(bot, user_id)
         await message.answer(_("User {user_id} is no longer a liaison.").format(user_id=user_id))
     else:
         await message.answer(_("User {user_id} is not a liaison.").format(user_id=user_id))

@@ -22,6 +22,7 @@ from bot.services.uow import UnitOfWork
 from bot.texts.callbacks import CaseAction, CaseCb, DraftAction, DraftCb
 from bot.texts.common import close_reason_label, format_moment, h, status_label
 from bot.texts.keyboards import Buttons
+from bot.texts.privacy import erased_label
 from bot.texts.tracing import add_match_buttons, match_section
 from handlers.family.intake import display_value
 from handlers.routing import RouterSpec
@@ -54,7 +55,11 @@ def render_card(case: CaseView) -> str:
     ]
     if flags:
         lines.append("⚑ " + ", ".join(flags))
+    if case.erased_at is not None:
+        lines.append(f"⌀ {erased_label(case.erased_reason)} · {format_day(case.erased_at)}")
     for section, title in intake.SECTION_TITLES.items():
+        if case.erased_at is not None:
+            break  # nothing personal is left to show
         lines.append(f"\n<b>{_(title)}</b>")
         for step in intake.STEPS:
             if step.section is not section or step.kind in (

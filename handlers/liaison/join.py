@@ -7,7 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.i18n import _
-from bot.menus import show_staff_menu
+from bot.menus import StaffMenus
 from bot.services import access
 from bot.services.uow import UnitOfWork
 from handlers.routing import RouterSpec
@@ -17,11 +17,11 @@ router = RouterSpec("staff.join")
 
 @router.message(Command("join"))
 async def join(
-    message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot, admin_ids: frozenset[int]
+    message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot, staff_menus: StaffMenus
 ) -> None:
     assert message.from_user
     if not command.args or not await access.redeem_invite(uow, message.from_user.id, command.args):
         await message.answer(_("This invite code is not valid or has expired."))
         return
-    await show_staff_menu(bot, uow, message.from_user.id, admin_ids)
+    await staff_menus.show(bot, uow, message.from_user.id)
     await message.answer(_("Welcome to the liaison team. Your commands are in the menu."))

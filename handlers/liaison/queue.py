@@ -13,6 +13,7 @@ from bot.services.uow import UnitOfWork
 from bot.texts.callbacks import CaseAction, CaseCb, QueueCb
 from bot.texts.common import status_label
 from bot.texts.keyboards import keyboard
+from bot.texts.privacy import erased_label
 from bot.texts.staff import waited
 from handlers.editing import edit_in_place
 from handlers.routing import RouterSpec
@@ -41,6 +42,8 @@ def render_queue(page: QueuePage, status: RequestStatus | None) -> tuple[str, In
             marks.append(_("new information"))
         if item.pending_draft:
             marks.append(_("draft to approve"))
+        if item.erased_reason is not None:
+            marks.append(erased_label(item.erased_reason))
         lines.append(
             f"P{item.priority} · <code>{item.code}</code> · {status_label(item.status)} · "
             + _("waiting {time}").format(time=waited(item.waiting_since))

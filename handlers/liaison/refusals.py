@@ -39,6 +39,11 @@ REFUSALS = {
     "not_running": N_("This notice is not being sent."),
     "not_paused": N_("This notice is not paused."),
     "match_decided": N_("This possible match has already been decided."),
+    "erased": N_("The personal data of this case has been erased: nothing more can be added."),
+    "no_erasure": N_("There is no such erasure request."),
+    "erasure_decided": N_("This erasure request has already been decided."),
+    "own_erasure": N_("Another admin must approve this erasure (four-eyes rule)."),
+    "already_erased": N_("The personal data of case {code} has already been erased."),
     "stale": STALE_BUTTON,
 }
 

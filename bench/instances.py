@@ -1,0 +1,193 @@
+"""Several instances: handled updates per second with 1, 2 and 3 bot instances, and a
+general notice's sending rate over three instances as a share of the limit.
+
+    python -m bench.instances [--families 60] [--notice 2000] [--rate 100]
+
+Every instance is `python -m bot webhook`, a process of its own, on PostgreSQL (a fresh
+database, TEST_DATABASE_URL's server) and Redis (TEST_REDIS_URL), behind a round-robin
+balancer (tests/balancer.py, what nginx does), fed by the Bot API emulator in this process.
+
+- **updates/s**: `--families` families fill in a whole request at once (each waits for the
+  bot's answer before its next message, as a person does); the figure is the updates the
+  instances answered 2xx, divided by the time from the first to the last. The emulator and
+  the families run in this process and take their share of the machine's cores too.
+- **notice rate**: three instances send one general notice to `--notice` families with the
+  emulator's limits on (the global `--rate` and one message a second per chat, 429 beyond)
+  and BROADCAST_RATE at the same value; the sustained rate is (messages - rate) / (last send
+  - first send), since the limit lets the first second's messages go at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bot.domain.review import ReviewMode
+from bot.i18n import build_i18n
+from bot.services import broadcasts as service
+from bot.services.uow import UnitOfWork
+from tests.balancer import Balancer, free_port, ready
+from tests.emulator import TelegramEmulator
+from tests.families import Family, seed_families
+from tests.test_e2e import submit_full_request
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_URL = PG_URL.rsplit("/", 1)[0] + "/homeward_bench_instances"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+ADMIN, REVIEWER = 900, 903
+SECRET = "bench-instances"
+
+
+async def fresh_database() -> None:
+    from redis.asyncio import Redis
+
+    from storage.migrate import upgrade_database
+    from tests.conftest import fresh_postgres
+
+    engine = await fresh_postgres(PG_URL)
+    await upgrade_database(engine)
+    await engine.dispose()
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    await client.aclose()
+
+
+class Instances:
+    """`count` bot processes in webhook mode behind one balancer."""
+
+    def __init__(self, emu: TelegramEmulator, count: int, rate: int) -> None:
+        self.emu, self.count, self.rate = emu, count, rate
+        self.processes: list[asyncio.subprocess.Process] = []
+        self.balancer: Balancer | None = None
+
+    async def __aenter__(self) -> Instances:
+        ports = [free_port() for _ in range(self.count)]
+        self.balancer = Balancer([f"http://127.0.0.1:{port}" for port in ports])
+        url = await self.balancer.start()
+        env = {
+            **os.environ,
+            "BOT_TOKEN": self.emu.token,
+            "DATABASE_URL": PG_URL,
+            "REDIS_URL": REDIS_URL,
+            "TELEGRAM_API_URL": self.emu.base_url,
+            "MODE": "webhook",
+            "WEBHOOK_URL": f"{url}/telegram",
+            "WEBHOOK_SECRET": SECRET,
+            "ADMIN_IDS": f"{ADMIN},{REVIEWER}",
+            "BROADCAST_RATE": str(self.rate),
+            "LOG_LEVEL": "WARNING",
+        }
+        for port in ports:
+            self.processes.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "webhook",
+                    cwd=ROOT,
+                    env={**env, "WEBHOOK_LISTEN": f"127.0.0.1:{port}"},
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+            )
+        await asyncio.gather(*(ready(port) for port in ports))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for process in self.processes:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            await process.wait()
+        if self.balancer is not None:
+            await self.balancer.stop()
+
+
+async def updates_per_second(count: int, families: int, rate: int) -> float:
+    await fresh_database()
+    emu = TelegramEmulator()
+    await emu.start()
+    i18n = build_i18n("en")
+    users = [300_000 + i for i in range(families)]
+    for user in (ADMIN, REVIEWER):
+        emu.add_user(user, first_name="Staff", language_code="en")
+    for user in users:
+        emu.add_user(user, first_name="Family", language_code="uk")
+    try:
+        async with Instances(emu, count, rate):
+            before = emu.stats["webhook:200"]
+            started = time.monotonic()
+            await asyncio.gather(
+                *(submit_full_request(emu, i18n, user, "uk", timeout=120) for user in users)
+            )
+            elapsed = time.monotonic() - started
+            handled = emu.stats["webhook:200"] - before
+    finally:
+        await emu.stop(check=False)
+    return handled / elapsed
+
+
+async def notice_rate(families: int, rate: int) -> tuple[float, int, int]:
+    """(sustained share of the limit, 429s, messages) for one notice over three instances."""
+    from storage.db import create_engine
+
+    await fresh_database()
+    emu = TelegramEmulator(global_rate=rate, per_chat_rate=1)
+    await emu.start()
+    for user in (ADMIN, REVIEWER):
+        emu.add_user(user, first_name="Staff", language_code="en")
+    engine = create_engine(PG_URL)
+    recipients = [Family(400_000 + i, "uk", request_locale="uk") for i in range(families)]
+    await seed_families(engine, recipients)
+    for family in recipients:
+        emu.add_user(family.id, first_name="Family", language_code="uk")
+    try:
+        async with Instances(emu, 3, rate):
+            uow = UnitOfWork(engine)
+            admins = frozenset({ADMIN, REVIEWER})
+            view = await service.set_text(uow, ADMIN, admins, ("uk",), "uk", "Notice")
+            await service.submit(uow, ADMIN, admins, view.id, staff_targets=())
+            await service.approve(
+                uow, REVIEWER, admins, view.id, ReviewMode.FOUR_EYES, "en", REVIEWER
+            )
+            await emu.wait_for_message(
+                REVIEWER, contains="has finished", timeout=families / rate * 3 + 60
+            )
+    finally:
+        await engine.dispose()
+        await emu.stop(check=False)
+    sends = sorted(
+        r.timestamp for r in emu.requests if r.method.lower() == "sendmessage"
+        and r.params.get("chat_id", 0) >= 400_000
+    )  # fmt: skip
+    # The limit lets the first second's messages go at once (as bench.broadcast counts).
+    span = sends[-1] - sends[0] if len(sends) > 1 else 0.0
+    sustained = (len(sends) - rate) / span if span > 0 else 0.0
+    return sustained / rate, emu.stats["rate_limited"], len(sends)
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"{args.families} families filling in a request at once; PostgreSQL + Redis")
+    rates = []
+    for count in (1, 2, 3):
+        rates.append(await updates_per_second(count, args.families, args.rate))
+        print(f"  {count} instance{'s' if count > 1 else ' '}  {rates[-1]:7.1f} updates/s")
+    share, limited, sent = await notice_rate(args.notice, args.rate)
+    print(
+        f"one notice to {args.notice} families over 3 instances, limit {args.rate}/s: "
+        f"{share:.1%} of the limit sustained, {limited} x 429, {sent} messages"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--families", type=int, default=60)
+    parser.add_argument("--notice", type=int, default=2000)
+    parser.add_argument("--rate", type=int, default=100)
+    asyncio.run(main(parser.parse_args()))

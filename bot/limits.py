@@ -1,0 +1,117 @@
+"""Telegram's limits shared by several bot instances, in Redis.
+
+Each instance's pacer (bot.pacer) orders its own messages by priority and keeps its own
+per-chat pace; with `REDIS_URL` set, a message must also get a slot here before it goes,
+so that the instances together stay under `BROADCAST_RATE` and one message a second in a
+chat. Each check is one Lua script, atomic in Redis, on Redis's own clock (every instance
+reads the same time):
+
+- the global window: a sorted set of slots scored by when they expire. A slot taken at
+  the start of a request counts until a second after its answer (`finish`); a slot whose
+  instance died expires by itself after `HOLD_MS`;
+- a chat's last message sent on the bot's own (case messages, broadcasts): a key that
+  lives until `interval` after its answer; replies wait for it, as in the local pacer;
+- a pause for everyone after a 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from redis.exceptions import RedisError
+
+WINDOW_MS = 1000
+HOLD_MS = 30_000  # a slot whose request never finished (its instance died) expires
+
+_ACQUIRE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local window, chat, pause = KEYS[1], KEYS[2], KEYS[3]
+local rate, count, member = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local pushed, hold = ARGV[4] == '1', tonumber(ARGV[5])
+local paused = redis.call('PTTL', pause)
+if paused > 0 then return paused end
+if chat ~= '' then
+  local owner = redis.call('GET', chat)
+  if owner and owner ~= member then
+    local left = redis.call('PTTL', chat)
+    if left > 0 then return left end
+  end
+end
+redis.call('ZREMRANGEBYSCORE', window, '-inf', now)
+local used = redis.call('ZCARD', window)
+if used > 0 and used + count > rate then
+  local first = redis.call('ZRANGE', window, 0, 0, 'WITHSCORES')
+  return math.max(1, math.min(tonumber(first[2]) - now, 1000))
+end
+for i = 1, count do
+  redis.call('ZADD', window, now + hold, member .. ':' .. i)
+end
+redis.call('PEXPIRE', window, hold + 1000)
+if pushed and chat ~= '' then
+  redis.call('SET', chat, member, 'PX', hold)
+end
+return 0
+"""
+
+_FINISH = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local window, chat = KEYS[1], KEYS[2]
+local count, member, window_ms, interval = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+for i = 1, count do
+  redis.call('ZADD', window, 'XX', now + window_ms, member .. ':' .. i)
+end
+if chat ~= '' and redis.call('GET', chat) == member then
+  redis.call('SET', chat, member, 'PX', interval)
+end
+return 0
+"""
+
+
+class SharedLimits:
+    """The instances' common global rate, chat pace and 429 pause."""
+
+    # What an unreachable Redis raises: the pacer then keeps to its own limits.
+    errors: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+    def __init__(self, redis: Any, rate: int, *, prefix: str = "homeward:limits") -> None:
+        self.redis = redis
+        self.rate = rate
+        self._window = f"{prefix}:window"
+        self._pause = f"{prefix}:pause"
+        self._chat_prefix = f"{prefix}:chat:"
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._finish = redis.register_script(_FINISH)
+
+    def _chat_key(self, chat_id: int | None) -> str:
+        return "" if chat_id is None else f"{self._chat_prefix}{chat_id}"
+
+    async def acquire(self, chat_id: int | None, pushed: bool, count: int) -> str:
+        """Wait for a slot (and the chat's turn); returns the slot's name for `finish`."""
+        member = uuid.uuid4().hex
+        while True:
+            wait_ms = int(
+                await self._acquire(
+                    keys=[self._window, self._chat_key(chat_id), self._pause],
+                    args=[self.rate, count, member, "1" if pushed else "0", HOLD_MS],
+                )
+            )
+            if wait_ms <= 0:
+                return member
+            await asyncio.sleep(min(wait_ms, 1000) / 1000)
+
+    async def finish(
+        self, member: str, chat_id: int | None, count: int, chat_interval: float
+    ) -> None:
+        """The answer came back: the slot counts one more window, the chat waits its pace."""
+        await self._finish(
+            keys=[self._window, self._chat_key(chat_id)],
+            args=[count, member, WINDOW_MS, int(chat_interval * 1000)],
+        )
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram answered 429: every instance waits."""
+        await self.redis.set(self._pause, "1", px=max(1, int(seconds * 1000)))

@@ -1,0 +1,92 @@
+"""Which instance runs the background jobs (draft purge, retention, matcher).
+
+With several instances on PostgreSQL, one of them at a time: the one holding a session
+advisory lock on a connection of its own. The server drops the lock when that process or
+its connection dies, and another instance takes over at its next try. SQLite has a single
+instance (storage.db.InstanceLock), which always leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+
+# Any 64-bit number, the same in every instance: "homeward" in ASCII.
+ADVISORY_KEY = 0x686F6D6577617264
+
+
+class Leadership:
+    def __init__(self, engine: AsyncEngine, key: int = ADVISORY_KEY) -> None:
+        self.engine = engine
+        self.key = key
+        self._connection: AsyncConnection | None = None
+        self._leading = engine.dialect.name != "postgresql"
+        # The jobs ask at the same time; one connection serves one question at a time.
+        self._asking = asyncio.Lock()
+
+    @property
+    def shared(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def holds(self) -> bool:
+        """Whether this instance leads now; tries to become the leader if nobody is."""
+        if not self.shared:
+            return True
+        async with self._asking:
+            return await self._ask()
+
+    async def _ask(self) -> bool:
+        try:
+            if self._connection is None:
+                connection = await self.engine.connect()
+                # Autocommit: a lock held for hours must not be an idle open transaction.
+                self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            if self._leading:
+                await self._connection.execute(text("SELECT 1"))  # still connected: still held
+                return True
+            got = await self._connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+            )
+            self._leading = bool(got)
+            if self._leading:
+                log.info("this instance now runs the background jobs")
+            return self._leading
+        except asyncio.CancelledError:
+            await asyncio.shield(self._drop())  # stopping: no connection left behind
+            raise
+        except (DBAPIError, SQLAlchemyError, OSError) as error:
+            if self._leading:
+                log.warning("lost the lead of the background jobs (%s)", type(error).__name__)
+            await self._drop()
+            return False
+
+    async def _drop(self) -> None:
+        self._leading = False
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except (DBAPIError, SQLAlchemyError, OSError):
+                pass
+
+    async def release(self) -> None:
+        """On a clean stop: another instance may take over at once."""
+        async with self._asking:
+            await self._release()
+
+    async def _release(self) -> None:
+        if self.shared and self._leading and self._connection is not None:
+            try:
+                await self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
+                )
+            except (DBAPIError, SQLAlchemyError, OSError):
+                pass
+        await self._drop()
+        self._leading = not self.shared

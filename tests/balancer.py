@@ -1,0 +1,91 @@
+"""A round-robin reverse proxy for the tests: what nginx or a cloud load balancer does in
+front of several bot instances in webhook mode.
+
+Each request goes to the next backend; a backend that refuses the connection or dies
+mid-request is skipped and the request goes to the next one (nginx's
+`proxy_next_upstream error timeout`), so a killed instance costs no update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import time
+from collections import Counter
+
+import aiohttp
+from aiohttp import web
+
+HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
+
+
+class Balancer:
+    def __init__(self, backends: list[str], *, timeout: float = 30.0) -> None:
+        self.backends = backends
+        self.timeout = timeout
+        self._next = itertools.cycle(range(len(backends)))
+        self.served: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.url = ""
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application(client_max_size=4 << 20)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = site._server.sockets  # type: ignore[union-attr]
+        self.url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return self.url
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        assert self._session is not None
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
+        for _ in range(len(self.backends)):
+            backend = self.backends[next(self._next)]
+            try:
+                async with self._session.request(
+                    request.method, backend + request.rel_url.path_qs, data=body, headers=headers
+                ) as answer:
+                    payload = await answer.read()
+                    self.served[backend] += 1
+                    return web.Response(
+                        status=answer.status, body=payload, content_type=answer.content_type
+                    )
+            except (aiohttp.ClientConnectionError, TimeoutError):
+                self.failed[backend] += 1
+                continue
+        return web.Response(status=502, text="no backend answered")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def ready(port: int, within: float = 60) -> None:
+    """Until the instance on `port` answers /readyz with 200."""
+    deadline = time.monotonic() + within
+    async with aiohttp.ClientSession() as client:
+        while time.monotonic() < deadline:
+            try:
+                async with client.get(f"http://127.0.0.1:{port}/readyz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the instance on port {port} did not get ready")

@@ -1,0 +1,202 @@
+"""Several bot instances: each outbox message and broadcast recipient is claimed by one
+instance at a time (PostgreSQL's SKIP LOCKED), a broadcast's final report is sent once,
+and a second bot on one SQLite file is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot import PROJECT_ROOT
+from bot.app import create_app
+from bot.config import load_settings
+from bot.domain.states import BroadcastState
+from storage.db import InstanceLockError
+from storage.models import Broadcast, utcnow
+from storage.repositories import BroadcastRepository, OutboxRepository
+
+TOKEN = "123456:" + "A" * 35
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_two_instances_claim_different_outbox_messages(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session:
+        await session.run_sync(
+            lambda s: [
+                OutboxRepository(s).enqueue(None, 100 + n, "staff_new", {}) for n in range(6)
+            ]
+        )
+        await session.commit()
+    first, second = AsyncSession(engine), AsyncSession(engine)
+    try:
+        # The first instance's claiming transaction is still open when the second claims.
+        mine = await first.run_sync(lambda s: [m.id for m in OutboxRepository(s).due(utcnow(), 4)])
+        theirs = await second.run_sync(
+            lambda s: [m.id for m in OutboxRepository(s).due(utcnow(), 4)]
+        )
+    finally:
+        await first.close()
+        await second.close()
+    assert len(mine) == 4 and len(theirs) == 2 and not set(mine) & set(theirs)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_two_instances_claim_different_recipients(engine: AsyncEngine) -> None:
+    from storage.models import BroadcastRecipient
+
+    async with AsyncSession(engine) as session:
+        session.add(Broadcast(id=1, author_id=1, state=BroadcastState.SENDING))
+        await session.flush()
+        session.add_all(
+            BroadcastRecipient(
+                broadcast_id=1, chat_id=200 + n, version="uk", state="pending",
+                attempts=0, next_attempt_at=utcnow(),
+            )
+            for n in range(5)
+        )  # fmt: skip
+        await session.commit()
+    first, second = AsyncSession(engine), AsyncSession(engine)
+    try:
+        mine = await first.run_sync(lambda s: BroadcastRepository(s).due(1, utcnow(), 3))
+        theirs = await second.run_sync(lambda s: BroadcastRepository(s).due(1, utcnow(), 3))
+    finally:
+        await first.close()
+        await second.close()
+    assert len(mine) == 3 and len(theirs) == 2
+    assert not {c for c, _v, _a in mine} & {c for c, _v, _a in theirs}
+
+
+async def test_the_final_report_of_a_broadcast_is_claimed_once(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session:
+        session.add(Broadcast(id=1, author_id=1, state=BroadcastState.DONE))
+        session.add(Broadcast(id=2, author_id=1, state=BroadcastState.PAUSED))
+        await session.commit()
+
+    async def claim(broadcast_id: int) -> bool:
+        async with AsyncSession(engine) as session:
+            won = await session.run_sync(
+                lambda s: BroadcastRepository(s).claim_report(broadcast_id)
+            )
+            await session.commit()
+            return won
+
+    assert sorted(await asyncio.gather(claim(1), claim(1), claim(1))) == [False, False, True]
+    assert await claim(2) is False  # not ended: nothing to report yet
+
+
+async def test_a_second_bot_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
+    settings = load_settings(
+        bot_token=TOKEN, database_url=f"sqlite+aiosqlite:///{tmp_path}/h.db", _env_file=None
+    )
+    app = await create_app(settings)
+    try:
+        with pytest.raises(InstanceLockError, match="another Homeward bot is running"):
+            await create_app(settings)
+        env = {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_URL": settings.database_url}
+        env["TELEGRAM_API_URL"] = "http://127.0.0.1:9"  # never reached: refused before
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot"],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+        assert "SQLite serves one bot instance" in result.stderr
+    finally:
+        await app.close()
+    again = await create_app(settings)  # released with the first
+    await again.close()
+
+
+async def test_one_instance_at_a_time_runs_the_background_jobs(engine: AsyncEngine) -> None:
+    from storage.lease import Leadership
+
+    first, second = Leadership(engine), Leadership(engine)
+    try:
+        assert await first.holds()
+        if engine.dialect.name == "sqlite":
+            assert await second.holds()  # one instance per SQLite file: it always leads
+            return
+        assert not await second.holds()
+        assert await first.holds()  # held, not taken twice
+        await first.release()  # a clean stop hands it over
+        assert await second.holds() and not await first.holds()
+        # A process that dies loses its connection, and with it the lead.
+        assert second._connection is not None
+        await second._connection.invalidate()
+        assert not await second.holds()
+        assert await first.holds()
+    finally:
+        await first.release()
+        await second.release()
+
+
+async def send_through(pacer: object, chat_id: int, starts: list[float]) -> None:
+    import time
+
+    from bot.pacer import Pacer, Priority
+
+    assert isinstance(pacer, Pacer)
+    async with pacer.slot(chat_id, Priority.BROADCAST):
+        starts.append(time.monotonic())
+        await asyncio.sleep(0.01)  # the request to Telegram
+
+
+@pytest.mark.slow
+async def test_three_instances_together_stay_under_the_rate(redis_url: str) -> None:
+    from redis.asyncio import Redis
+
+    from bot.limits import SharedLimits
+    from bot.pacer import Pacer
+
+    rate = 10
+    clients = [Redis.from_url(redis_url) for _ in range(3)]
+    pacers = [Pacer(rate, shared=SharedLimits(client, rate)) for client in clients]
+    starts: list[float] = []
+    try:
+        await asyncio.gather(
+            *(
+                send_through(pacer, 1000 + 100 * n + i, starts)
+                for n, pacer in enumerate(pacers)
+                for i in range(12)
+            )
+        )
+        # Two instances push to one chat: a second apart, as Telegram wants.
+        chat: list[float] = []
+        await asyncio.gather(send_through(pacers[0], 77, chat), send_through(pacers[1], 77, chat))
+    finally:
+        for client in clients:
+            await client.aclose()
+    starts.sort()
+    assert len(starts) == 36
+    # Any `rate` + 1 messages in a row span at least a second (a few ms for the clocks).
+    spans = [starts[i + rate] - starts[i] for i in range(len(starts) - rate)]
+    assert min(spans) >= 0.98, min(spans)
+    chat.sort()
+    assert chat[1] - chat[0] >= 0.98
+
+
+async def test_an_unreachable_redis_leaves_each_instance_its_own_limits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from redis.asyncio import Redis
+
+    from bot.limits import SharedLimits
+    from bot.pacer import Pacer
+
+    client = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    pacer = Pacer(10, shared=SharedLimits(client, 10))
+    starts: list[float] = []
+    try:
+        await send_through(pacer, 5, starts)
+        await send_through(pacer, 6, starts)
+    finally:
+        await client.aclose()
+    assert len(starts) == 2  # sent all the same
+    assert caplog.text.count("shared limits unreachable") == 1  # said once, not per message
