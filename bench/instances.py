@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import sys
 import time
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from bot.domain.review import ReviewMode
 from bot.i18n import build_i18n
 from bot.services import broadcasts as service
 from bot.services.uow import UnitOfWork
-from tests.balancer import Balancer, free_port, ready
+from tests.balancer import WebhookInstances
 from tests.emulator import TelegramEmulator
 from tests.families import Family, seed_families
 from tests.test_e2e import submit_full_request
@@ -58,55 +56,10 @@ async def fresh_database() -> None:
     await client.aclose()
 
 
-class Instances:
-    """`count` bot processes in webhook mode behind one balancer."""
-
-    def __init__(self, emu: TelegramEmulator, count: int, rate: int) -> None:
-        self.emu, self.count, self.rate = emu, count, rate
-        self.processes: list[asyncio.subprocess.Process] = []
-        self.balancer: Balancer | None = None
-
-    async def __aenter__(self) -> Instances:
-        ports = [free_port() for _ in range(self.count)]
-        self.balancer = Balancer([f"http://127.0.0.1:{port}" for port in ports])
-        url = await self.balancer.start()
-        env = {
-            **os.environ,
-            "BOT_TOKEN": self.emu.token,
-            "DATABASE_URL": PG_URL,
-            "REDIS_URL": REDIS_URL,
-            "TELEGRAM_API_URL": self.emu.base_url,
-            "MODE": "webhook",
-            "WEBHOOK_URL": f"{url}/telegram",
-            "WEBHOOK_SECRET": SECRET,
-            "ADMIN_IDS": f"{ADMIN},{REVIEWER}",
-            "BROADCAST_RATE": str(self.rate),
-            "LOG_LEVEL": "WARNING",
-        }
-        for port in ports:
-            self.processes.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot",
-                    "webhook",
-                    cwd=ROOT,
-                    env={**env, "WEBHOOK_LISTEN": f"127.0.0.1:{port}"},
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
-                )
-            )
-        await asyncio.gather(*(ready(port) for port in ports))
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for process in self.processes:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            await process.wait()
-        if self.balancer is not None:
-            await self.balancer.stop()
+def instances(emu: TelegramEmulator, count: int, rate: int) -> WebhookInstances:
+    return WebhookInstances(
+        emu, count, database_url=PG_URL, redis_url=REDIS_URL, admin_ids=(ADMIN, REVIEWER), rate=rate
+    )
 
 
 async def updates_per_second(count: int, families: int, rate: int) -> float:
@@ -120,7 +73,7 @@ async def updates_per_second(count: int, families: int, rate: int) -> float:
     for user in users:
         emu.add_user(user, first_name="Family", language_code="uk")
     try:
-        async with Instances(emu, count, rate):
+        async with instances(emu, count, rate):
             before = emu.stats["webhook:200"]
             started = time.monotonic()
             await asyncio.gather(
@@ -148,7 +101,7 @@ async def notice_rate(families: int, rate: int) -> tuple[float, int, int]:
     for family in recipients:
         emu.add_user(family.id, first_name="Family", language_code="uk")
     try:
-        async with Instances(emu, 3, rate):
+        async with instances(emu, 3, rate):
             uow = UnitOfWork(engine)
             admins = frozenset({ADMIN, REVIEWER})
             view = await service.set_text(uow, ADMIN, admins, ("uk",), "uk", "Notice")

@@ -24,7 +24,7 @@ import hmac
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -344,7 +344,3 @@ def load_key_ring(data_key: str | None, database_url: str) -> tuple[KeyRing, str
         f"Generated the data key {beside}: keep a copy somewhere safe, "
         "without it the stored personal data cannot be read."
     )
-
-
-def all_ids(keys: Iterable[DataKey]) -> list[str]:
-    return [key.id for key in keys]

@@ -1,4 +1,4 @@
-"""A round-robin reverse proxy for the tests: what nginx or a cloud load balancer does in
+"""Several bot instances for the tests and benchmarks, and a round-robin reverse proxy: what nginx or a cloud load balancer does in
 front of several bot instances in webhook mode.
 
 Each request goes to the next backend; a backend that refuses the connection or dies
@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 import socket
+import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -89,3 +95,75 @@ async def ready(port: int, within: float = 60) -> None:
                 pass
             await asyncio.sleep(0.2)
     raise RuntimeError(f"the instance on port {port} did not get ready")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+WEBHOOK_SECRET = "instances-test-secret"
+
+
+class WebhookInstances:
+    """`count` bot processes (`python -m bot webhook`) on one database and Redis, behind one
+    Balancer; ready when entered, stopped (SIGTERM) when left."""
+
+    def __init__(
+        self,
+        emu: Any,
+        count: int,
+        *,
+        database_url: str,
+        redis_url: str,
+        admin_ids: Iterable[int],
+        rate: int,
+    ) -> None:
+        self.emu, self.count = emu, count
+        self.env = {
+            **os.environ,
+            "BOT_TOKEN": emu.token,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "TELEGRAM_API_URL": emu.base_url,
+            "MODE": "webhook",
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "ADMIN_IDS": ",".join(str(i) for i in admin_ids),
+            "BROADCAST_RATE": str(rate),
+            "LOG_LEVEL": "WARNING",
+        }
+        self.ports: list[int] = []
+        self.processes: list[asyncio.subprocess.Process] = []
+        self.balancer: Balancer | None = None
+
+    def backend(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.ports[index]}"
+
+    async def __aenter__(self) -> WebhookInstances:
+        self.ports = [free_port() for _ in range(self.count)]
+        self.balancer = Balancer([self.backend(i) for i in range(self.count)])
+        url = await self.balancer.start()
+        for port in self.ports:
+            self.processes.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "webhook",
+                    cwd=ROOT,
+                    env={
+                        **self.env,
+                        "WEBHOOK_URL": f"{url}/telegram",
+                        "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+                    },
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+            )
+        await asyncio.gather(*(ready(port) for port in self.ports))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for process in self.processes:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            await process.wait()
+        if self.balancer is not None:
+            await self.balancer.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import Callable
 
 import pytest
@@ -18,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import CatalogI18n
 from storage.models import TracingRequest
-from tests.balancer import Balancer, free_port, ready
+from tests.balancer import WebhookInstances
 from tests.emulator import TelegramEmulator
 from tests.families import Family, seed_families
 from tests.flows import FULL_INTAKE, SUBMIT, callback_for
-from tests.test_e2e import CODE_RE, ROOT, press_data, prompt
+from tests.test_e2e import CODE_RE, press_data, prompt
 
 # Work in progress (issue 10): it runs for minutes, and still sees 429s of the emulator's
 # one-message-a-second-per-chat limit (replies of several instances to one person), so it is
@@ -39,7 +38,6 @@ pytestmark = [
 ADMIN, REVIEWER = 900, 903
 RATE = 100
 NOTICE = "Шановні родини, графік прийому змінено."
-SECRET = "instances-test-secret"
 # The issue's scale (200 requests, a notice to 2,000 families) takes minutes on two cores:
 # HOMEWARD_FULL_SCALE=1 runs it; the suite runs a fifth of it, the same way.
 FULL = os.environ.get("HOMEWARD_FULL_SCALE", "") == "1"
@@ -99,82 +97,50 @@ async def test_three_instances_lose_nothing_and_stay_under_the_limits(
     for user in applicants:
         emu.add_user(user, first_name="Applicant", language_code="uk")
 
-    ports = [free_port() for _ in range(3)]
-    balancer = Balancer([f"http://127.0.0.1:{port}" for port in ports])
-    url = await balancer.start()
-    env = {
-        **os.environ,
-        "BOT_TOKEN": emu.token,
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis_url,
-        "TELEGRAM_API_URL": emu.base_url,
-        "MODE": "webhook",
-        "WEBHOOK_URL": f"{url}/telegram",
-        "WEBHOOK_SECRET": SECRET,
-        "ADMIN_IDS": f"{ADMIN},{REVIEWER}",
-        "BROADCAST_RATE": str(RATE),
-        "LOG_LEVEL": "WARNING",
-    }
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "webhook",
-            cwd=ROOT,
-            env={**env, "WEBHOOK_LISTEN": f"127.0.0.1:{port}"},
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
+    cluster = WebhookInstances(
+        emu, 3, database_url=db_url, redis_url=redis_url, admin_ids=(ADMIN, REVIEWER), rate=RATE
+    )
     try:
-        await asyncio.gather(*(ready(port) for port in ports))
-
-        # The notice, through the staff's chats: composed, submitted, approved.
-        await emu.send_text(ADMIN, f"/broadcast uk {NOTICE}")
-        await emu.wait_for_message(ADMIN, contains="General notice #")
-        await asyncio.sleep(1.05)
-        await emu.press_button(ADMIN, "Submit for approval")
-        await emu.wait_for_message(REVIEWER, contains="waiting for approval", timeout=15)
-        await asyncio.sleep(1.05)
-        await emu.send_text(REVIEWER, "/broadcasts")
-        await emu.wait_for_message(REVIEWER, contains="General notices")
-        await asyncio.sleep(1.05)
-        await emu.press_button(REVIEWER, "#1")
-        await emu.wait_until(
-            lambda: "Approve and send" in str(emu.last_message(REVIEWER).inline_markup)
-        )
-        await emu.press_button(REVIEWER, "Approve and send")
-
-        def notices() -> int:
-            return sum(
-                any(NOTICE in (m.content or "") for m in emu.sent_to(f.id)) for f in notified
+        async with cluster:
+            processes = cluster.processes
+            # The notice, through the staff's chats: composed, submitted, approved.
+            await emu.send_text(ADMIN, f"/broadcast uk {NOTICE}")
+            await emu.wait_for_message(ADMIN, contains="General notice #")
+            await asyncio.sleep(1.05)
+            await emu.press_button(ADMIN, "Submit for approval")
+            await emu.wait_for_message(REVIEWER, contains="waiting for approval", timeout=15)
+            await asyncio.sleep(1.05)
+            await emu.send_text(REVIEWER, "/broadcasts")
+            await emu.wait_for_message(REVIEWER, contains="General notices")
+            await asyncio.sleep(1.05)
+            await emu.press_button(REVIEWER, "#1")
+            await emu.wait_until(
+                lambda: "Approve and send" in str(emu.last_message(REVIEWER).inline_markup)
             )
+            await emu.press_button(REVIEWER, "Approve and send")
 
-        at_once = asyncio.Semaphore(50)  # families come and go; not all 200 at one second
+            def notices() -> int:
+                return sum(
+                    any(NOTICE in (m.content or "") for m in emu.sent_to(f.id)) for f in notified
+                )
 
-        async def intake(user: int) -> str:
-            async with at_once:
-                return await robust_intake(emu, i18n, user)
+            at_once = asyncio.Semaphore(50)  # families come and go; not all 200 at one second
 
-        intakes = [asyncio.create_task(intake(user)) for user in applicants]
-        # In the middle of both: one instance dies without a word.
-        await emu.wait_until(
-            lambda: notices() >= NOTIFIED // 4, timeout=60, message="notice too slow"
-        )
-        processes[1].send_signal(signal.SIGKILL)
-        await processes[1].wait()
+            async def intake(user: int) -> str:
+                async with at_once:
+                    return await robust_intake(emu, i18n, user)
 
-        codes = await asyncio.wait_for(asyncio.gather(*intakes), 240)
-        await emu.wait_until(lambda: notices() == len(notified), timeout=400, message="notices")
+            intakes = [asyncio.create_task(intake(user)) for user in applicants]
+            # In the middle of both: one instance dies without a word.
+            await emu.wait_until(
+                lambda: notices() >= NOTIFIED // 4, timeout=60, message="notice too slow"
+            )
+            processes[1].send_signal(signal.SIGKILL)
+            await processes[1].wait()
+
+            codes = await asyncio.wait_for(asyncio.gather(*intakes), 240)
+            await emu.wait_until(lambda: notices() == len(notified), timeout=400, message="notices")
     finally:
-        for process in processes:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            await process.wait()
-        await balancer.stop()
         await emu.stop(check=False)
 
     assert len(set(codes)) == len(applicants)
@@ -188,4 +154,6 @@ async def test_three_instances_lose_nothing_and_stay_under_the_limits(
     doubles = sum(sum(NOTICE in (m.content or "") for m in emu.sent_to(f.id)) > 1 for f in notified)
     assert doubles <= RATE // 4 + 4  # the README's bound after a hard kill
     assert emu.stats["rate_limited"] == 0  # together, never above the limits
-    assert balancer.served[f"http://127.0.0.1:{ports[1]}"] > 0  # it did take its share
+    assert (
+        cluster.balancer is not None and cluster.balancer.served[cluster.backend(1)] > 0
+    )  # it did take its share
