@@ -215,8 +215,13 @@ def create_bot(settings: Settings, metrics: Metrics | None = None) -> Bot:
 
         from bot.limits import SharedLimits
 
-        shared = SharedLimits(Redis.from_url(settings.redis_url), settings.broadcast_rate)
-    session.middleware(PacerMiddleware(Pacer(settings.broadcast_rate, shared=shared)))
+        shared = SharedLimits(
+            Redis.from_url(settings.redis_url),
+            settings.broadcast_rate,
+            chat_burst=settings.chat_burst,
+        )
+    pacer = Pacer(settings.broadcast_rate, chat_burst=settings.chat_burst, shared=shared)
+    session.middleware(PacerMiddleware(pacer))
     if metrics is not None:
         session.middleware(AttemptsMiddleware(metrics))  # every attempt: the 429s
     return Bot(
@@ -304,7 +309,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         outbox = OutboxSender(UnitOfWork(app.engine), bot, app.i18n, bot_username=me.username or "")
         delivering = asyncio.create_task(outbox.run())
         broadcasts = BroadcastSender(
-            UnitOfWork(app.engine), bot, app.i18n, rate=settings.broadcast_rate
+            UnitOfWork(app.engine), bot, app.i18n, rate=settings.broadcast_rate, leads=app.leads
         )
         broadcasting = asyncio.create_task(broadcasts.run())
         background.append(asyncio.create_task(purge_abandoned_drafts(app)))

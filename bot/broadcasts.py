@@ -9,8 +9,15 @@ again after a 429 or a network or server error.
 
 After a restart, claims left by the stopped process are sent again, so nobody is
 skipped; a graceful stop finishes the messages in flight and records them, so nobody
-gets a notice twice. Only a hard kill can repeat the few messages that were in flight
-at that moment (at most `concurrency`).
+gets a notice twice. Only a hard kill can repeat the few messages that were on the way
+or sent but not yet recorded at that moment: at most `concurrency`, however slow the
+database is.
+
+A claim is a lease (`LEASE`), renewed every `RENEW_EVERY` seconds while the sender holds
+it: with several instances, the claims of one that died are sent by the others once
+their lease has run out, 20 seconds later, not at the end of a long notice. A sender
+that could not renew its claims in time (its database connection stalled) leaves them to
+the others instead of sending them too.
 """
 
 from __future__ import annotations
@@ -18,9 +25,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -43,7 +54,11 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=20)
+RENEW_EVERY = 5.0  # seconds; a lease missed twice in a row is still held
+# A claim is sent only this long before its lease runs out at the latest: time for the
+# request itself, and for the clocks of the instances to differ a little.
+LEASE_MARGIN = 5.0
 MAX_ATTEMPTS = 5  # each already retried inside the session (bot.retry)
 MAX_BACKOFF = timedelta(minutes=5)
 
@@ -106,6 +121,10 @@ def _finish_if_complete(tx: Tx, broadcast_id: int) -> tuple[bool, datetime | Non
     return True, None
 
 
+def _extend(broadcast_id: int, chat_ids: list[int], until: datetime, tx: Tx) -> None:
+    tx.broadcasts.extend_lease(broadcast_id, chat_ids, until)
+
+
 def _release(tx: Tx, broadcast_id: int, chat_ids: list[int]) -> None:
     """Claimed but not sent (paused, cancelled or stopping): back to pending, or cancelled."""
     broadcast = tx.broadcasts.get(broadcast_id)
@@ -123,12 +142,19 @@ def _release(tx: Tx, broadcast_id: int, chat_ids: list[int]) -> None:
 class _Run:
     """What the feeder, the workers and the writer of one broadcast share."""
 
-    def __init__(self, view: BroadcastView, texts: dict[str, str]) -> None:
+    def __init__(self, view: BroadcastView, texts: dict[str, str], concurrency: int) -> None:
         self.view = view
         self.texts = texts
+        # Messages on the way or sent but not yet recorded: what a hard kill could repeat.
+        # A worker takes a permit before it sends; the writer gives it back once the outcome
+        # is in the database, so a slow database cannot let more pile up.
+        self.unrecorded = asyncio.Semaphore(concurrency)
         self.queue: asyncio.Queue[tuple[int, str, int] | None] = asyncio.Queue()
         self.outcomes: list[Outcome] = []
         self.unsent: list[int] = []
+        # Claimed by this run, outcome not yet recorded: until when (monotonic) it may be sent.
+        self.held: dict[int, float] = {}
+        self.lapsed = 0  # claims left to other instances: their lease could not be renewed
         self.have_outcomes = asyncio.Event()
         self.idle = asyncio.Event()
         self.in_flight = 0
@@ -154,10 +180,14 @@ class BroadcastSender:
         rate: int = 25,
         concurrency: int | None = None,
         progress_interval: float = 3.0,
+        leads: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.uow = uow
         self.bot = bot
         self.i18n = i18n
+        # Several instances send one broadcast together; one of them (the leader of the
+        # background jobs) keeps its progress message up to date.
+        self.leads = leads
         # Enough messages in flight to fill the rate; the pacer does the spacing.
         self.concurrency = concurrency or max(4, min(64, rate // 4 + 4))
         self.batch = max(20, min(500, rate * 2))
@@ -216,10 +246,11 @@ class BroadcastSender:
     async def send(self, broadcast_id: int) -> None:
         """Send one broadcast until it is done, paused or cancelled, or the sender stops."""
         view = await service.get(self.uow, broadcast_id)
-        run = _Run(view, await self._render(view))
+        run = _Run(view, await self._render(view), self.concurrency)
         workers = [asyncio.create_task(self._worker(run)) for _ in range(self.concurrency)]
         writing = asyncio.create_task(self._writer(run))
         progress = asyncio.create_task(self._progress_loop(broadcast_id))
+        leasing = asyncio.create_task(self._keep_leases(run))
         try:
             await self._feed(run)
         finally:
@@ -234,9 +265,17 @@ class BroadcastSender:
             await run.written()
             writing.cancel()
             progress.cancel()
-            await asyncio.gather(writing, progress, return_exceptions=True)
+            leasing.cancel()
+            await asyncio.gather(writing, progress, leasing, return_exceptions=True)
             if run.unsent:
                 await self.uow.run(lambda tx: _release(tx, broadcast_id, run.unsent))
+            if run.lapsed:
+                log.warning(
+                    "broadcast %s: %d claims lapsed before they could be sent; "
+                    "they are sent by another instance, or by this one again",
+                    broadcast_id,
+                    run.lapsed,
+                )
         await self._report(broadcast_id)
 
     async def _feed(self, run: _Run) -> None:
@@ -251,11 +290,15 @@ class BroadcastSender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 0.05)
                 continue
+            claimed_at = time.monotonic()
             due = await self.uow.run(lambda tx: _claim(tx, broadcast_id, self.batch))
+            sendable_until = claimed_at + LEASE.total_seconds() - LEASE_MARGIN
             if due is None:
                 return  # paused or cancelled
             for item in due:
-                run.queue.put_nowait(item)
+                if item[0] not in run.held:  # else it waits in the queue already (renewed)
+                    run.queue.put_nowait(item)
+                run.held[item[0]] = sendable_until
             if due:
                 continue
             if not run.queue.empty() or run.in_flight:
@@ -275,25 +318,37 @@ class BroadcastSender:
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _worker(self, run: _Run) -> None:
-        def withdrawn() -> bool:
-            return run.halted or self._stopping
+        current = 0  # the chat this worker is sending to
 
+        def lapsed() -> bool:
+            # Its lease may have run out: another instance may be sending it now.
+            return time.monotonic() > run.held.get(current, math.inf)
+
+        def withdrawn() -> bool:
+            return run.halted or self._stopping or lapsed()
+
+        # The pacer asks `withdrawn` again once the message's turn has come.
         with traffic(Priority.BROADCAST, abort=withdrawn):
             while (item := await run.queue.get()) is not None:
-                chat_id, version, attempts = item
-                if withdrawn():
-                    run.unsent.append(chat_id)
-                    continue
-                run.in_flight += 1
-                try:
-                    outcome = await self._send_one(run, chat_id, version, attempts)
-                except SendAborted:
-                    run.unsent.append(chat_id)
-                    continue
-                finally:
-                    run.in_flight -= 1
-                run.outcomes.append(outcome)
-                run.have_outcomes.set()
+                current, version, attempts = item
+                await run.unrecorded.acquire()
+                if not withdrawn():
+                    run.in_flight += 1
+                    try:
+                        outcome = await self._send_one(run, current, version, attempts)
+                        run.outcomes.append(outcome)  # the writer gives the permit back
+                        run.have_outcomes.set()
+                        continue
+                    except SendAborted:
+                        pass
+                    finally:
+                        run.in_flight -= 1
+                run.unrecorded.release()  # nothing went out
+                if lapsed():
+                    run.held.pop(current, None)  # not ours any more: neither sent nor released
+                    run.lapsed += 1
+                else:
+                    run.unsent.append(current)
 
     async def _writer(self, run: _Run) -> None:
         """Record outcomes as they come, in groups: one transaction per group, not per send."""
@@ -305,15 +360,20 @@ class BroadcastSender:
             batch, run.outcomes = run.outcomes, []
             run.writing = True
             try:
-                await self._write(run.view.id, batch)
+                await self._write(run, batch)
             finally:
+                for _ in batch:
+                    run.unrecorded.release()
                 run.writing = False
                 run.idle.set()
 
-    async def _write(self, broadcast_id: int, batch: list[Outcome]) -> None:
+    async def _write(self, run: _Run, batch: list[Outcome]) -> None:
+        broadcast_id = run.view.id
         for attempt in range(5):
             try:
                 await self.uow.run(lambda tx: _record(tx, broadcast_id, batch))
+                for outcome in batch:
+                    run.held.pop(outcome.chat_id, None)
                 return
             except Exception:
                 # The messages are out; what is lost here would be sent again after a restart.
@@ -321,6 +381,29 @@ class BroadcastSender:
                     "could not record %d broadcast outcomes (try %d)", len(batch), attempt
                 )
                 await asyncio.sleep(0.5 * 2**attempt)
+
+    async def _keep_leases(self, run: _Run) -> None:
+        """Renew the lease of every claim this run holds, so that no other instance takes
+        them while they wait in the queue or are on the way."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            held = sorted(run.held)
+            if not held:
+                continue
+            renewed_at = time.monotonic()
+            try:
+                await self.uow.run(partial(_extend, run.view.id, held, utcnow() + LEASE))
+                sendable_until = renewed_at + LEASE.total_seconds() - LEASE_MARGIN
+                for chat_id in held:
+                    if chat_id in run.held:
+                        run.held[chat_id] = sendable_until
+            except Exception as error:  # the next beat tries again, well within the lease
+                log.warning(
+                    "broadcast %s: could not renew %d claims (%s)",
+                    run.view.id,
+                    len(held),
+                    type(error).__name__,
+                )
 
     async def _halted(self, broadcast_id: int) -> bool:
         view = await service.get(self.uow, broadcast_id)
@@ -369,6 +452,8 @@ class BroadcastSender:
         while True:
             await asyncio.sleep(self.progress_interval)
             try:
+                if self.leads is not None and not await self.leads():
+                    continue  # another instance shows it
                 await self._show_progress(broadcast_id)
             except Exception:
                 log.warning("could not update the progress of broadcast %s", broadcast_id)

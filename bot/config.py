@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     liaison_chat_id: int | None = None
     # Messages a second over all chats (Telegram allows about 30).
     broadcast_rate: int = Field(default=25, ge=1, le=1000)
+    # Messages that go into one chat at once before the bot keeps to one a second there
+    # (Telegram tolerates short bursts in a chat).
+    chat_burst: int = Field(default=3, ge=1, le=100)
     # The version a family gets when there is none in its language: the first one there is.
     broadcast_fallback: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["uk", "ru", "en"]
@@ -57,6 +60,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(default=None, validate_default=True)
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     webhook_listen: str = "127.0.0.1:8080"
+    # Updates Telegram posts at once (its default 40); several instances share them.
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
     # Polling mode: /healthz, /readyz and /metrics on this host:port; unset: no server.
     health_listen: str | None = None
 

@@ -11,6 +11,9 @@ reads the same time):
   instance died expires by itself after `HOLD_MS`;
 - a chat's last message sent on the bot's own (case messages, broadcasts): a key that
   lives until `interval` after its answer; replies wait for it, as in the local pacer;
+- a chat's burst: a sorted set per chat of its messages, each counting until
+  `chat_burst` intervals after its answer, so that replies from several instances to one
+  quick person stay within the burst Telegram tolerates;
 - a pause for everyone after a 429.
 """
 
@@ -22,15 +25,17 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from bot.pacer import CHAT_BURST
+
 WINDOW_MS = 1000
 HOLD_MS = 30_000  # a slot whose request never finished (its instance died) expires
 
 _ACQUIRE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local window, chat, pause = KEYS[1], KEYS[2], KEYS[3]
+local window, chat, pause, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local rate, count, member = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local pushed, hold = ARGV[4] == '1', tonumber(ARGV[5])
+local pushed, hold, burst = ARGV[4] == '1', tonumber(ARGV[5]), tonumber(ARGV[6])
 local paused = redis.call('PTTL', pause)
 if paused > 0 then return paused end
 if chat ~= '' then
@@ -38,6 +43,12 @@ if chat ~= '' then
   if owner and owner ~= member then
     local left = redis.call('PTTL', chat)
     if left > 0 then return left end
+  end
+  redis.call('ZREMRANGEBYSCORE', recent, '-inf', now)
+  local sent = redis.call('ZCARD', recent)
+  if sent > 0 and sent + count > burst then
+    local first = redis.call('ZRANGE', recent, 0, 0, 'WITHSCORES')
+    return math.max(1, math.min(tonumber(first[2]) - now, 1000))
   end
 end
 redis.call('ZREMRANGEBYSCORE', window, '-inf', now)
@@ -48,8 +59,10 @@ if used > 0 and used + count > rate then
 end
 for i = 1, count do
   redis.call('ZADD', window, now + hold, member .. ':' .. i)
+  if chat ~= '' then redis.call('ZADD', recent, now + hold, member .. ':' .. i) end
 end
 redis.call('PEXPIRE', window, hold + 1000)
+if chat ~= '' then redis.call('PEXPIRE', recent, hold + 1000) end
 if pushed and chat ~= '' then
   redis.call('SET', chat, member, 'PX', hold)
 end
@@ -59,10 +72,15 @@ return 0
 _FINISH = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local window, chat = KEYS[1], KEYS[2]
+local window, chat, recent = KEYS[1], KEYS[2], KEYS[3]
 local count, member, window_ms, interval = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local burst_ms = tonumber(ARGV[5])
 for i = 1, count do
   redis.call('ZADD', window, 'XX', now + window_ms, member .. ':' .. i)
+  if chat ~= '' then redis.call('ZADD', recent, 'XX', now + burst_ms, member .. ':' .. i) end
+end
+if chat ~= '' and redis.call('PTTL', recent) < burst_ms then
+  redis.call('PEXPIRE', recent, burst_ms)
 end
 if chat ~= '' and redis.call('GET', chat) == member then
   redis.call('SET', chat, member, 'PX', interval)
@@ -77,17 +95,29 @@ class SharedLimits:
     # What an unreachable Redis raises: the pacer then keeps to its own limits.
     errors: tuple[type[BaseException], ...] = (RedisError, OSError)
 
-    def __init__(self, redis: Any, rate: int, *, prefix: str = "homeward:limits") -> None:
+    def __init__(
+        self,
+        redis: Any,
+        rate: int,
+        *,
+        chat_burst: int = CHAT_BURST,
+        prefix: str = "homeward:limits",
+    ) -> None:
         self.redis = redis
         self.rate = rate
+        self.chat_burst = chat_burst
         self._window = f"{prefix}:window"
         self._pause = f"{prefix}:pause"
         self._chat_prefix = f"{prefix}:chat:"
+        self._recent_prefix = f"{prefix}:recent:"
         self._acquire = redis.register_script(_ACQUIRE)
         self._finish = redis.register_script(_FINISH)
 
     def _chat_key(self, chat_id: int | None) -> str:
         return "" if chat_id is None else f"{self._chat_prefix}{chat_id}"
+
+    def _recent_key(self, chat_id: int | None) -> str:
+        return "" if chat_id is None else f"{self._recent_prefix}{chat_id}"
 
     async def acquire(self, chat_id: int | None, pushed: bool, count: int) -> str:
         """Wait for a slot (and the chat's turn); returns the slot's name for `finish`."""
@@ -95,8 +125,20 @@ class SharedLimits:
         while True:
             wait_ms = int(
                 await self._acquire(
-                    keys=[self._window, self._chat_key(chat_id), self._pause],
-                    args=[self.rate, count, member, "1" if pushed else "0", HOLD_MS],
+                    keys=[
+                        self._window,
+                        self._chat_key(chat_id),
+                        self._pause,
+                        self._recent_key(chat_id),
+                    ],
+                    args=[
+                        self.rate,
+                        count,
+                        member,
+                        "1" if pushed else "0",
+                        HOLD_MS,
+                        self.chat_burst,
+                    ],
                 )
             )
             if wait_ms <= 0:
@@ -107,9 +149,10 @@ class SharedLimits:
         self, member: str, chat_id: int | None, count: int, chat_interval: float
     ) -> None:
         """The answer came back: the slot counts one more window, the chat waits its pace."""
+        interval_ms = int(chat_interval * 1000)
         await self._finish(
-            keys=[self._window, self._chat_key(chat_id)],
-            args=[count, member, WINDOW_MS, int(chat_interval * 1000)],
+            keys=[self._window, self._chat_key(chat_id), self._recent_key(chat_id)],
+            args=[count, member, WINDOW_MS, interval_ms, interval_ms * self.chat_burst],
         )
 
     async def pause(self, seconds: float) -> None:

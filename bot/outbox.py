@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +30,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.domain.states import OUTBOX, OutboxState
 from bot.domain.statuses import RequestStatus
-from bot.pacer import Priority, traffic
+from bot.pacer import Priority, SendAborted, traffic
 from bot.services.drafts import approved_text
 from bot.services.notices import STAFF_TEMPLATES, StaffSummary, staff_summary
 from bot.services.uow import Tx, UnitOfWork
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 FAMILY_TEMPLATES = frozenset({"status", "liaison"})
 LEASE = timedelta(seconds=60)
+# A claim is sent only this long before its lease runs out at the latest (another instance
+# may take it then): time for the request, and for the instances' clocks to differ a little.
+LEASE_MARGIN = 10.0
 CAPTION_LIMIT = 1024
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -190,29 +194,41 @@ class OutboxSender:
     async def deliver_due(self) -> int:
         """Send what is due now; returns how many were handled."""
         now = utcnow()
+        claimed_at = time.monotonic()
         claimed = await self.uow.run(
             lambda tx: _claim(tx, now, self.batch, self.i18n.default_locale)
         )
+        sendable_until = claimed_at + LEASE.total_seconds() - LEASE_MARGIN
         # In order within a chat; chats side by side, so that one chat's pace (a second
         # between messages, three in a group) does not hold up the others.
         by_chat: dict[int, list[Claimed]] = {}
         for message in claimed:
             by_chat.setdefault(message.chat_id, []).append(message)
-        handled = await asyncio.gather(*(self._deliver_in_order(m) for m in by_chat.values()))
+        handled = await asyncio.gather(
+            *(self._deliver_in_order(m, sendable_until) for m in by_chat.values())
+        )
         return sum(handled)
 
-    async def _deliver_in_order(self, messages: list[Claimed]) -> int:
+    async def _deliver_in_order(self, messages: list[Claimed], sendable_until: float) -> int:
+        def lapsed() -> bool:
+            return time.monotonic() > sendable_until
+
         for index, message in enumerate(messages):
             if self._stopping:
                 # Shutting down: hand back what was claimed but not tried, for the next start.
                 await self.uow.run(functools.partial(_release, messages=messages[index:]))
                 return index
-            await self._deliver(message)
+            try:
+                # Held up for most of the lease (a chat's pace, a long pause after a 429):
+                # no longer ours, another instance may be sending it. Left to the next claim.
+                if lapsed():
+                    raise SendAborted()
+                with traffic(Priority.CASE, abort=lapsed):  # asked again when its turn comes
+                    await self._send(message)
+            except SendAborted:
+                log.warning("outbox: %d claims lapsed before they were sent", len(messages) - index)
+                return index
         return len(messages)
-
-    async def _deliver(self, message: Claimed) -> None:
-        with traffic(Priority.CASE):
-            await self._send(message)
 
     async def _send(self, message: Claimed) -> None:
         try:

@@ -10,9 +10,12 @@ session's request middleware, so nothing can bypass it, and it keeps:
   a second, however the network delays them;
 - a per-chat limit: one message a second in one chat, counted the same way, for the
   messages the bot sends on its own (case messages, broadcasts). A reply to what a person
-  just wrote waits only for those, not for the replies before it: the person sets that
-  pace, Telegram tolerates short bursts in a private chat, and holding every reply for a
-  second would make the bot feel broken;
+  just wrote waits only for those, and for a short burst to pass: the person sets the pace
+  of replies, Telegram tolerates short bursts in a chat, and holding every reply for a
+  second would make the bot feel broken. So any message, reply or not, also keeps to at
+  most `chat_burst` (3, setting CHAT_BURST) in any `chat_burst` seconds in one chat: three quick
+  answers go at once, a fourth within the same three seconds waits (someone tapping
+  through buttons faster than one a second);
 - priority: replies first, then case messages, then broadcasts;
 - a pause for everyone when Telegram answers 429 anyway, for as long as it asks.
 
@@ -55,6 +58,8 @@ T = TypeVar("T")
 
 WINDOW = 1.0  # seconds over which both limits are counted
 CHAT_INTERVAL = 1.0
+CHAT_BURST = 3  # messages in one chat in any CHAT_BURST × its interval seconds
+FORGET_AT = 50_000  # chats remembered before the quiet ones are forgotten
 GROUP_INTERVAL = 3.0  # Telegram allows a bot about 20 messages a minute in one group
 
 # Bot API methods that create messages (what Telegram's limits count).
@@ -138,6 +143,7 @@ class Pacer:
         rate: int,
         *,
         chat_interval: float = CHAT_INTERVAL,
+        chat_burst: int = CHAT_BURST,
         clock: Clock = MONOTONIC,
         shared: SharedLimits | None = None,
     ) -> None:
@@ -148,6 +154,7 @@ class Pacer:
         self.shared = shared
         self._shared_failed_at = -60.0
         self.chat_interval = chat_interval
+        self.chat_burst = chat_burst
         self.clock = clock
         self._in_flight = 0
         self._recent: deque[float] = deque()  # when finished messages' answers came back
@@ -162,6 +169,9 @@ class Pacer:
         self._chat_last: dict[int, float] = {}
         self._chat_pushing: dict[int, int] = {}
         self._chat_pushed: dict[int, float] = {}
+        # Per chat: when the last few messages' answers came back (the burst window).
+        self._chat_recent: dict[int, list[float]] = {}
+        self._forget_at = FORGET_AT
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -259,19 +269,33 @@ class Pacer:
 
     async def _wait_for_chat(self, chat_id: int, reply: bool) -> None:
         """Until the chat's last message came back `chat_interval` ago and none is under way
-        (for a reply: the last message the bot sent on its own)."""
+        (for a reply: the last message the bot sent on its own), and fewer than `chat_burst`
+        messages went to the chat in the last `chat_burst` intervals."""
         busy_in, last_in = (
             (self._chat_pushing, self._chat_pushed) if reply else (self._chat_busy, self._chat_last)
         )
-        interval = self.chat_interval if chat_id > 0 else max(self.chat_interval, GROUP_INTERVAL)
+        interval = self._interval(chat_id)
+        burst, burst_window = self.chat_burst, interval * self.chat_burst
         while True:
+            now = self.clock.now()
             busy = busy_in.get(chat_id, 0)
             last = last_in.get(chat_id)
             # Not "0.0 + interval": a clock may start near zero (a virtual one does).
-            wait = 0.0 if last is None else last + interval - self.clock.now()
-            if not busy and wait <= 0:
+            wait = 0.0 if last is None else last + interval - now
+            recent = self._chat_recent.get(chat_id)
+            if recent:
+                while recent and recent[0] <= now - burst_window:
+                    del recent[0]
+                if recent and len(recent) + self._chat_busy.get(chat_id, 0) >= burst:
+                    wait = max(wait, recent[0] + burst_window - now)
+            if not busy and wait <= 0 and self._chat_busy.get(chat_id, 0) < burst:
                 return
-            await self.clock.sleep(max(wait, 0.01) if not busy else 0.05)
+            await self.clock.sleep(max(wait, 0.01) if not busy and wait > 0 else 0.05)
+
+    def _interval(self, chat_id: int | None) -> float:
+        if chat_id is not None and chat_id < 0:
+            return max(self.chat_interval, GROUP_INTERVAL)
+        return self.chat_interval
 
     # ---- one message ------------------------------------------------------------------
 
@@ -309,19 +333,17 @@ class Pacer:
                 yield
             finally:
                 if self.shared is not None and shared_slot is not None:
-                    interval = self.chat_interval
-                    if chat_id is not None and chat_id < 0:
-                        interval = max(interval, GROUP_INTERVAL)
                     await self._shared_call(
-                        self.shared.finish(shared_slot, chat_id, count, interval)
+                        self.shared.finish(shared_slot, chat_id, count, self._interval(chat_id))
                     )
                 now = self.clock.now()
                 self._release_global(count, now)
                 if chat_id is not None:
                     _leave(self._chat_busy, self._chat_last, chat_id, now)
+                    self._chat_recent.setdefault(chat_id, []).extend([now] * count)
                     if pushed:
                         _leave(self._chat_pushing, self._chat_pushed, chat_id, now)
-                    if len(self._chat_last) > 50_000:
+                    if len(self._chat_recent) > self._forget_at:
                         self._forget_quiet_chats(now)
         finally:
             if lock is not None:
@@ -330,9 +352,14 @@ class Pacer:
                     self._chat_locks.pop(chat_id, None)  # type: ignore[arg-type]
 
     def _forget_quiet_chats(self, now: float) -> None:
+        quiet = now - GROUP_INTERVAL * self.chat_burst
         for last in (self._chat_last, self._chat_pushed):
-            for chat_id in [c for c, t in last.items() if t <= now - GROUP_INTERVAL]:
+            for chat_id in [c for c, t in last.items() if t <= quiet]:
                 del last[chat_id]
+        for chat_id in [c for c, times in self._chat_recent.items() if times[-1] <= quiet]:
+            del self._chat_recent[chat_id]
+        # Many chats active at once: look again when they have doubled, not at every message.
+        self._forget_at = max(FORGET_AT, 2 * len(self._chat_recent))
 
 
 def _enter(busy: dict[int, int], chat_id: int) -> None:

@@ -564,6 +564,22 @@ class BroadcastRepository:
             next_attempt_at=lease_until,
         )
 
+    def extend_lease(
+        self, broadcast_id: int, chat_ids: Sequence[int], lease_until: datetime
+    ) -> None:
+        """The claimer still holds these: their lease runs until `lease_until`."""
+        r = BroadcastRecipient
+        for start in range(0, len(chat_ids), 500):
+            self.session.execute(
+                update(r)
+                .where(
+                    r.broadcast_id == broadcast_id,
+                    r.chat_id.in_(chat_ids[start : start + 500]),
+                    r.state == RecipientState.SENDING,
+                )
+                .values(next_attempt_at=lease_until)
+            )
+
     def cancel_pending(self, broadcast_id: int) -> int:
         r = BroadcastRecipient
         result = self.session.execute(

@@ -114,8 +114,11 @@ class WebhookInstances:
         redis_url: str,
         admin_ids: Iterable[int],
         rate: int,
+        log_dir: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.emu, self.count = emu, count
+        self.log_dir = log_dir  # each instance's warnings and errors, in instance-N.log
         self.env = {
             **os.environ,
             "BOT_TOKEN": emu.token,
@@ -127,6 +130,7 @@ class WebhookInstances:
             "ADMIN_IDS": ",".join(str(i) for i in admin_ids),
             "BROADCAST_RATE": str(rate),
             "LOG_LEVEL": "WARNING",
+            **(env or {}),
         }
         self.ports: list[int] = []
         self.processes: list[asyncio.subprocess.Process] = []
@@ -139,7 +143,12 @@ class WebhookInstances:
         self.ports = [free_port() for _ in range(self.count)]
         self.balancer = Balancer([self.backend(i) for i in range(self.count)])
         url = await self.balancer.start()
-        for port in self.ports:
+        for index, port in enumerate(self.ports):
+            log = (
+                open(self.log_dir / f"instance-{index}.log", "wb")  # noqa: ASYNC230 (a local file, once)
+                if self.log_dir is not None
+                else asyncio.subprocess.DEVNULL
+            )
             self.processes.append(
                 await asyncio.create_subprocess_exec(
                     sys.executable,
@@ -153,9 +162,11 @@ class WebhookInstances:
                         "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
                     },
                     stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
+                    stderr=log,
                 )
             )
+            if not isinstance(log, int):
+                log.close()  # the process has its own copy
         await asyncio.gather(*(ready(port) for port in self.ports))
         return self
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import timedelta
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -10,6 +12,7 @@ from aiogram.methods import SendMessage
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import broadcasts as sending
 from bot.broadcasts import BroadcastSender
 from bot.domain.review import ReviewMode
 from bot.i18n import CatalogI18n
@@ -18,7 +21,7 @@ from bot.services import broadcasts as service
 from bot.services.refusal import Refused
 from bot.services.uow import UnitOfWork
 from bot.texts.callbacks import BroadcastCb
-from storage.models import AuditEntry, Broadcast, BroadcastRecipient, OutboxMessage, User
+from storage.models import AuditEntry, Broadcast, BroadcastRecipient, OutboxMessage, User, utcnow
 from tests import updates as U
 from tests.conftest import Harness, make_harness
 from tests.families import Family, seed_families
@@ -260,6 +263,114 @@ async def test_claims_of_a_stopped_sender_are_sent_again_and_nobody_twice(
     families = [c for c in chats if c >= 1000]
     assert sorted(families) == sorted({1000, 1001, 1002, 1200, 1201, 1300, 1600, 1700})
     assert (await service.get(UnitOfWork(office.engine), number)).counts == {"sent": 10}
+
+
+class HeldTelegram(RecordingSession):
+    """Every message waits until `answered` is set: a slow Telegram."""
+
+    def __init__(self, answered: asyncio.Event) -> None:
+        super().__init__()
+        self.answered = answered
+
+    async def make_request(self, bot, method, timeout=None):  # type: ignore[no-untyped-def]
+        if isinstance(method, SendMessage):
+            await self.answered.wait()
+        return await super().make_request(bot, method, timeout)
+
+
+async def test_a_sender_renews_the_lease_of_the_claims_it_holds(
+    office: Harness, i18n, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims waiting for a slow Telegram stay this sender's: another instance takes them
+    only once nobody renews them (when this one died)."""
+    monkeypatch.setattr(sending, "LEASE", timedelta(seconds=0.6))
+    monkeypatch.setattr(sending, "LEASE_MARGIN", 0.2)
+    monkeypatch.setattr(sending, "RENEW_EVERY", 0.1)
+    number = await approved(office)
+    answered = asyncio.Event()
+    session = HeldTelegram(answered)
+    uow = UnitOfWork(office.engine)
+    sender = BroadcastSender(uow, make_bot(session), i18n, rate=1000)
+    under_way = asyncio.create_task(sender.send(number))
+    await asyncio.sleep(1.5)  # two and a half leases
+    assert await uow.run(lambda tx: list(tx.broadcasts.due(number, utcnow(), 100))) == []
+    answered.set()
+    await asyncio.wait_for(under_way, 30)
+    chats = [c.chat_id for c in session.calls if isinstance(c, SendMessage) and c.chat_id >= 1000]
+    assert len(chats) == len(set(chats)) == 10  # each once
+    assert (await service.get(uow, number)).counts == {"sent": 10}
+
+
+async def test_claims_whose_lease_could_not_be_renewed_are_left_to_others(
+    office: Harness, i18n, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database stalls for this sender only: it cannot renew its claims, another
+    instance takes them when their lease has run out, and this one no longer sends them."""
+    monkeypatch.setattr(sending, "LEASE", timedelta(seconds=1))
+    monkeypatch.setattr(sending, "LEASE_MARGIN", 0.5)
+    monkeypatch.setattr(sending, "RENEW_EVERY", 0.2)
+
+    def stalled(*_args: object) -> None:
+        raise TimeoutError("the database did not answer")
+
+    monkeypatch.setattr(sending, "_extend", stalled)
+    claim, claims = sending._claim, 0
+
+    def claim_first_only(tx: object, broadcast_id: int, limit: int) -> object:
+        nonlocal claims
+        claims += 1  # later, the other instance is quicker (SKIP LOCKED)
+        return claim(tx, broadcast_id, limit) if claims == 1 else []  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sending, "_claim", claim_first_only)
+    number = await approved(office)
+    answered = asyncio.Event()
+    session = HeldTelegram(answered)
+    uow = UnitOfWork(office.engine)
+    sender = BroadcastSender(uow, make_bot(session), i18n, rate=1000, concurrency=2)
+    under_way = asyncio.create_task(sender.send(number))
+    await asyncio.sleep(1.2)
+    # Another instance: the lease has run out, it claims them all.
+    other = await uow.run(lambda tx: claim(tx, number, 100))
+    assert other is not None and len(other) == 10
+    answered.set()
+    await asyncio.sleep(0.5)
+    # It sends the eight that were not on the way here yet.
+    families = [c.chat_id for c in session.calls if isinstance(c, SendMessage)]
+    rest = [chat for chat, _v, _a in other if chat not in families]
+    assert len(families) == 2 and len(rest) == 8  # here: only the two on the way
+    await uow.run(lambda tx: tx.broadcasts.set_state(number, rest, "sent", only_from=("sending",)))
+    sender.wake()
+    await asyncio.wait_for(under_way, 30)
+    assert "8 claims lapsed" in caplog.text
+    assert len([c for c in session.calls if isinstance(c, SendMessage) and c.chat_id >= 1000]) == 2
+    assert (await service.get(uow, number)).counts == {"sent": 10}
+
+
+async def test_a_slow_database_does_not_let_unrecorded_messages_pile_up(
+    office: Harness, i18n, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a hard kill could repeat (sent, not yet recorded) stays within `concurrency`
+    when writing the outcomes is slower than sending."""
+    number = await approved(office)
+    session = RecordingSession()
+    recorded, most_unrecorded = 0, 0
+    write = BroadcastSender._write
+
+    def families_sent() -> int:
+        return sum(isinstance(c, SendMessage) and c.chat_id >= 1000 for c in session.calls)
+
+    async def slow_write(self: BroadcastSender, run: object, batch: list) -> None:  # type: ignore[type-arg]
+        nonlocal recorded, most_unrecorded
+        most_unrecorded = max(most_unrecorded, families_sent() - recorded)
+        await asyncio.sleep(0.2)
+        await write(self, run, batch)  # type: ignore[arg-type]
+        recorded += len(batch)
+
+    monkeypatch.setattr(BroadcastSender, "_write", slow_write)
+    sender = BroadcastSender(UnitOfWork(office.engine), make_bot(session), i18n, concurrency=3)
+    await asyncio.wait_for(sender.send(number), 30)
+    assert families_sent() == 10 and recorded == 10
+    assert 0 < most_unrecorded <= 3
 
 
 async def test_pause_resume_and_cancel(office: Harness, i18n) -> None:

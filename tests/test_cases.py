@@ -285,6 +285,43 @@ async def test_a_claim_left_by_a_crashed_sender_is_retried_after_its_lease(
     assert [r.state for r in await outbox_rows(office)] == ["sent"]
 
 
+async def test_a_claim_held_up_past_its_lease_is_left_to_the_next_claim(
+    office: Harness, i18n: CatalogI18n, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two messages to one family go in order, a second apart; when the first is held up
+    until the second's lease may have run out (another instance may be sending it), the
+    second is not sent by this claim but by the next one."""
+    import asyncio
+    from datetime import timedelta
+
+    from aiogram.methods import SendMessage
+
+    from bot import outbox
+
+    _code, request_id = await submitted_case(office)
+    await sender(office, i18n, RecordingSession()).deliver_due()  # the team's notices
+    for status in ("in_review", "needs_information"):
+        await office.feed(
+            U.press(LIAISON, CaseCb(action="move", request_id=request_id, value=status).pack())
+        )
+    monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=1))
+    monkeypatch.setattr(outbox, "LEASE_MARGIN", 0.5)
+
+    class SlowTelegram(RecordingSession):
+        async def make_request(self, bot, method, timeout=None):  # type: ignore[no-untyped-def]
+            if isinstance(method, SendMessage) and not self.texts(FAMILY):
+                await asyncio.sleep(1.2)  # the first one takes long
+            return await super().make_request(bot, method, timeout)
+
+    session = SlowTelegram()
+    assert await sender(office, i18n, session).deliver_due() == 1
+    assert len(session.texts(FAMILY)) == 1
+    assert [r.state for r in await outbox_rows(office)] == ["sent", "sending"]
+    assert await sender(office, i18n, session).deliver_due() == 1  # its lease has run out
+    assert len(session.texts(FAMILY)) == 2
+    assert [r.state for r in await outbox_rows(office)] == ["sent", "sent"]
+
+
 async def test_a_long_case_card_stays_valid_html_within_the_limit(office: Harness) -> None:
     from tests.emulator import parse_html
 

@@ -57,12 +57,16 @@ class LiveBot:
 
 
 def live_settings(emulator: TelegramEmulator, db_url: str, admin: int | None = None) -> Settings:
-    """Production settings pointed at the emulator and the test database."""
+    """Production settings pointed at the emulator and the test database. The people in
+    these tests answer within milliseconds, where the default burst in one chat
+    (CHAT_BURST, tested in test_pacer and test_instances_e2e) would hold every reply after
+    the third for a second: the burst is raised so that they run at their own pace."""
     return load_settings(
         bot_token=emulator.token,
         database_url=db_url,
         telegram_api_url=emulator.base_url,
         admin_ids=str(admin) if admin else "",
+        chat_burst=100,
         _env_file=None,
     )
 

@@ -137,13 +137,15 @@ async def test_one_instance_at_a_time_runs_the_background_jobs(engine: AsyncEngi
         await second.release()
 
 
-async def send_through(pacer: object, chat_id: int, starts: list[float]) -> None:
+async def send_through(
+    pacer: object, chat_id: int, starts: list[float], *, reply: bool = False
+) -> None:
     import time
 
     from bot.pacer import Pacer, Priority
 
     assert isinstance(pacer, Pacer)
-    async with pacer.slot(chat_id, Priority.BROADCAST):
+    async with pacer.slot(chat_id, Priority.REPLY if reply else Priority.BROADCAST):
         starts.append(time.monotonic())
         await asyncio.sleep(0.01)  # the request to Telegram
 
@@ -180,6 +182,34 @@ async def test_three_instances_together_stay_under_the_rate(redis_url: str) -> N
     assert min(spans) >= 0.98, min(spans)
     chat.sort()
     assert chat[1] - chat[0] >= 0.98
+
+
+@pytest.mark.slow
+async def test_replies_from_three_instances_to_one_chat_keep_to_the_burst(redis_url: str) -> None:
+    """A person tapping fast, each update handled by another instance: three replies go at
+    once, the fourth and fifth wait until the first ones are three intervals old (a
+    quarter of a second here instead of Telegram's second, to keep the test short)."""
+    from redis.asyncio import Redis
+
+    from bot.limits import SharedLimits
+    from bot.pacer import CHAT_BURST, Pacer
+
+    clients = [Redis.from_url(redis_url) for _ in range(3)]
+    interval = 0.25
+    pacers = [
+        Pacer(30, chat_interval=interval, shared=SharedLimits(client, 30)) for client in clients
+    ]
+    await clients[0].delete("homeward:limits:recent:4242")
+    starts: list[float] = []
+    try:
+        for n in range(CHAT_BURST + 2):  # one after the other, as updates of one person go
+            await send_through(pacers[n % 3], 4242, starts, reply=True)
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert starts[CHAT_BURST - 1] - starts[0] < 0.5  # the burst went at once
+    for i in range(len(starts) - CHAT_BURST):
+        assert starts[i + CHAT_BURST] - starts[i] >= CHAT_BURST * interval - 0.02
 
 
 async def test_an_unreachable_redis_leaves_each_instance_its_own_limits(

@@ -125,12 +125,29 @@ async def test_one_message_a_second_in_one_chat_for_bot_initiated_traffic() -> N
 
 
 @virtual_time
-async def test_replies_are_not_held_by_the_per_chat_limit() -> None:
+async def test_replies_are_not_held_by_the_per_chat_limit_up_to_a_short_burst() -> None:
     pacer = Pacer(100, clock=LoopClock())
     log: list[Sent] = []
-    for _ in range(3):
+    for _ in range(5):
         await _send(pacer, 7, Priority.REPLY, log)
-    assert [s.start for s in log] == [0.0, LATENCY, 2 * LATENCY]  # each right after the last
+    # Three right after each other; then at most three in any three seconds in the chat
+    # (someone tapping faster than one a second).
+    first_three = [0.0, LATENCY, 2 * LATENCY]
+    assert [s.start for s in log] == [*first_three, LATENCY + 3.0, 2 * LATENCY + 3.0]
+    assert _max_in_window([s.start for s in log], 3.0) == 3
+    assert _max_in_window([s.end for s in log], 3.0) == 3
+
+
+@virtual_time
+async def test_a_burst_in_one_chat_holds_no_other_chat() -> None:
+    pacer = Pacer(100, clock=LoopClock())
+    log: list[Sent] = []
+    await asyncio.gather(
+        *(_send(pacer, 7, Priority.REPLY, log) for _ in range(4)),
+        _send(pacer, 8, Priority.REPLY, log),
+    )
+    assert [s.start for s in log if s.chat == 7] == [0.0, 0.0, 0.0, LATENCY + 3.0]
+    assert [s.start for s in log if s.chat == 8] == [0.0]
 
 
 @virtual_time

@@ -185,6 +185,14 @@ def sample(metrics_text: str, name: str, **labels: str) -> float:
             {"webhook_url": "https://b.org/tg", "webhook_secret": "ok", "webhook_listen": "x"},
             "WEBHOOK_LISTEN must be host:port",
         ),
+        (
+            {
+                "webhook_url": "https://b.org/tg",
+                "webhook_secret": "ok",
+                "webhook_max_connections": "101",
+            },
+            "WEBHOOK_MAX_CONNECTIONS: Input should be less than or equal to 100",
+        ),
     ],
 )
 def test_webhook_settings_are_checked_with_one_line_errors(
@@ -256,6 +264,7 @@ async def test_a_conversation_through_the_webhook(
     assert set_webhook["url"] == webhook.url and set_webhook["secret_token"] == SECRET
     assert {"message", "callback_query"} <= set(set_webhook["allowed_updates"])
     assert not set_webhook.get("drop_pending_updates")
+    assert int(set_webhook["max_connections"]) == 40  # WEBHOOK_MAX_CONNECTIONS
 
     user_id = 5300
     emulator.add_user(user_id, first_name="Olena", language_code="uk")

@@ -746,6 +746,7 @@ class TelegramEmulator:
         bot_first_name: str = "Homeward Test Bot",
         global_rate: float | None = None,
         per_chat_rate: float | None = None,
+        per_chat_burst: int = 1,
         strict_html_entities: bool = True,
         strict_file_ids: bool = True,
         max_poll_timeout: float = 50.0,
@@ -769,6 +770,10 @@ class TelegramEmulator:
         }
         self.global_rate = global_rate  # messages/second over all chats; None = unlimited
         self.per_chat_rate = per_chat_rate  # messages/second per chat; None = unlimited
+        # Telegram lets a short burst into one chat as long as the average keeps the rate:
+        # at most `per_chat_burst` messages in any `per_chat_burst / per_chat_rate` seconds
+        # (1, the default: strictly `per_chat_rate` in any second).
+        self.per_chat_burst = per_chat_burst
         self.strict_html_entities = strict_html_entities
         self.strict_file_ids = strict_file_ids
         self.max_poll_timeout = max_poll_timeout
@@ -1048,19 +1053,25 @@ class TelegramEmulator:
     # ---- rate limiting ----------------------------------------------------------------------
 
     def _rate_gate(self, chat_id: int, count: int = 1) -> None:
-        """Sliding 1-second windows; call right before a send commits its messages."""
+        """Sliding windows (one second over all chats; `per_chat_burst / per_chat_rate`
+        seconds in one chat); call right before a send commits its messages."""
         now = self.clock()
-        window_start = now - 1.0
         chat_window = self._chat_windows.setdefault(chat_id, deque())
-        for window in (self._global_window, chat_window):
-            while window and window[0] <= window_start:
+        chat_seconds = self.per_chat_burst / self.per_chat_rate if self.per_chat_rate else 1.0
+        for window, seconds in ((self._global_window, 1.0), (chat_window, chat_seconds)):
+            while window and window[0] <= now - seconds:
                 window.popleft()
-        for scope, rate, window in (
-            ("global", self.global_rate, self._global_window),
-            ("per_chat", self.per_chat_rate, chat_window),
+        for scope, limit, window, seconds in (
+            ("global", self.global_rate, self._global_window, 1.0),
+            (
+                "per_chat",
+                self.per_chat_burst if self.per_chat_rate else None,
+                chat_window,
+                chat_seconds,
+            ),
         ):
-            if rate is not None and len(window) + count > rate:
-                retry_after = max(1, math.ceil(window[0] + 1.0 - now)) if window else 1
+            if limit is not None and len(window) + count > limit:
+                retry_after = max(1, math.ceil(window[0] + seconds - now)) if window else 1
                 self.stats["rate_limited"] += 1
                 self.stats[f"rate_limited:{scope}"] += 1
                 raise _RateLimited(too_many_requests(retry_after))

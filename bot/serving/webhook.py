@@ -411,6 +411,7 @@ async def run_webhook(settings: Settings, *, stop: asyncio.Event | None = None) 
                 secret_token=settings.webhook_secret.get_secret_value(),
                 allowed_updates=allowed,
                 drop_pending_updates=False,
+                max_connections=settings.webhook_max_connections,
             )
             # The host only: a path can be a secret of its own.
             log.info(
