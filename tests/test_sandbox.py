@@ -96,10 +96,11 @@ def sandbox_process(tmp_path: Path, *args: str) -> Iterator[RunningSandbox]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            code = process.wait(20)
+            code = process.wait(40)  # a guard against a hang, generous on a loaded machine
         except subprocess.TimeoutExpired:
             process.kill()
-            raise
+            log = (tmp_path / "sandbox.log").read_text()[-3000:]
+            raise AssertionError(f"the sandbox did not stop in 40 s:\n{log}") from None
         assert code == 0, (tmp_path / "sandbox.log").read_text()[-3000:]
 
 
