@@ -42,13 +42,13 @@ if chat ~= '' then
   local owner = redis.call('GET', chat)
   if owner and owner ~= member then
     local left = redis.call('PTTL', chat)
-    if left > 0 then return left end
+    if left > 0 then return -left end
   end
   redis.call('ZREMRANGEBYSCORE', recent, '-inf', now)
   local sent = redis.call('ZCARD', recent)
   if sent > 0 and sent + count > burst then
     local first = redis.call('ZRANGE', recent, 0, 0, 'WITHSCORES')
-    return math.max(1, math.min(tonumber(first[2]) - now, 1000))
+    return -math.max(1, math.min(tonumber(first[2]) - now, 1000))
   end
 end
 redis.call('ZREMRANGEBYSCORE', window, '-inf', now)
@@ -111,6 +111,9 @@ class SharedLimits:
         self._chat_prefix = f"{prefix}:chat:"
         self._recent_prefix = f"{prefix}:recent:"
         self._acquire = redis.register_script(_ACQUIRE)
+        # One waiter of this instance asks Redis for a slot of the window at a time: when a
+        # slot frees, a few instances ask for it, not every waiting message of each.
+        self._asking = asyncio.Lock()
         self._finish = redis.register_script(_FINISH)
 
     def _chat_key(self, chat_id: int | None) -> str:
@@ -122,28 +125,21 @@ class SharedLimits:
     async def acquire(self, chat_id: int | None, pushed: bool, count: int) -> str:
         """Wait for a slot (and the chat's turn); returns the slot's name for `finish`."""
         member = uuid.uuid4().hex
+        keys = [self._window, self._chat_key(chat_id), self._pause, self._recent_key(chat_id)]
+        args = [self.rate, count, member, "1" if pushed else "0", HOLD_MS, self.chat_burst]
         while True:
-            wait_ms = int(
-                await self._acquire(
-                    keys=[
-                        self._window,
-                        self._chat_key(chat_id),
-                        self._pause,
-                        self._recent_key(chat_id),
-                    ],
-                    args=[
-                        self.rate,
-                        count,
-                        member,
-                        "1" if pushed else "0",
-                        HOLD_MS,
-                        self.chat_burst,
-                    ],
-                )
-            )
-            if wait_ms <= 0:
-                return member
-            await asyncio.sleep(min(wait_ms, 1000) / 1000)
+            async with self._asking:
+                # The script answers 0 (the slot is taken), the wait in ms for the window or
+                # a pause, or minus the wait for the chat's turn.
+                while True:
+                    wait_ms = int(await self._acquire(keys=keys, args=args))
+                    if wait_ms <= 0:
+                        break
+                    await asyncio.sleep(min(wait_ms, 1000) / 1000)
+                if wait_ms == 0:
+                    return member
+            # The chat's turn: waited for without holding up this instance's other messages.
+            await asyncio.sleep(min(-wait_ms, 1000) / 1000)
 
     async def finish(
         self, member: str, chat_id: int | None, count: int, chat_interval: float
