@@ -82,7 +82,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def ready(port: int, within: float = 60) -> None:
+async def ready(port: int, within: float = 120) -> None:  # a hang guard, loaded machines
     """Until the instance on `port` answers /readyz with 200."""
     deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as client:

@@ -28,7 +28,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class LiveBot:
-    """The production entry point, started and stopped inside the test's event loop."""
+    """The production entry point, started and stopped inside the test's event loop;
+    started once it has made its first `ready_call` to the Bot API."""
+
+    run = staticmethod(run_polling)
+    ready_call = "getUpdates"
 
     def __init__(self, settings: Settings, emulator: TelegramEmulator) -> None:
         self.settings = settings
@@ -38,12 +42,12 @@ class LiveBot:
 
     async def start(self) -> None:
         self._stop = asyncio.Event()
-        polls_before = len(self.emulator.calls("getUpdates"))
-        self._task = asyncio.create_task(run_polling(self.settings, stop=self._stop))
+        calls_before = len(self.emulator.calls(self.ready_call))
+        self._task = asyncio.create_task(self.run(self.settings, stop=self._stop))
         await self.emulator.wait_until(
-            lambda: len(self.emulator.calls("getUpdates")) > polls_before or self._task.done(),
+            lambda: len(self.emulator.calls(self.ready_call)) > calls_before or self._task.done(),
             timeout=15,
-            message="the bot did not start polling",
+            message=f"the bot did not call {self.ready_call}",
         )
         if self._task.done():
             self._task.result()

@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 
 from bot.sandbox.render import to_html
+from tests.balancer import free_port
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +34,6 @@ START_LIMIT = 5.0
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RunningSandbox:
@@ -53,7 +48,7 @@ class RunningSandbox:
 def sandbox_process(tmp_path: Path, *args: str) -> Iterator[RunningSandbox]:
     """`python -m bot sandbox` in its own process, with a real DATA_KEY and DATABASE_URL in
     its environment that it must ignore; ready when its page answers."""
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "sandbox"
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'real.db'}"

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -41,18 +40,13 @@ from handlers.family import start
 from storage import stats
 from storage.models import Broadcast, BroadcastRecipient, utcnow
 from storage.repositories import OutboxRepository
+from tests.balancer import free_port
 from tests.conftest import PG_URL
 from tests.emulator import TelegramEmulator, command_entities, make_bot
-from tests.test_e2e import ROOT, answer_steps, prompt
+from tests.test_e2e import ROOT, LiveBot, answer_steps, prompt
 
 SECRET = "s3cret_Token-for-tests"
 USER = 7_654_321  # must never show in /metrics
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def webhook_settings(emulator: TelegramEmulator, db_url: str, **extra: Any) -> Settings:
@@ -70,36 +64,17 @@ def webhook_settings(emulator: TelegramEmulator, db_url: str, **extra: Any) -> S
     )
 
 
-class WebhookBot:
+class WebhookBot(LiveBot):
     """`python -m bot webhook`, started and stopped inside the test's event loop."""
 
+    run = staticmethod(run_webhook)
+    ready_call = "setWebhook"
+
     def __init__(self, settings: Settings, emulator: TelegramEmulator) -> None:
-        self.settings = settings
-        self.emulator = emulator
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(settings, emulator)
         assert settings.webhook_url is not None
         self.url = settings.webhook_url
         self.base = self.url.rsplit("/telegram/hook", 1)[0]
-
-    async def start(self) -> None:
-        self._stop = asyncio.Event()
-        calls = len(self.emulator.calls("setWebhook"))
-        self._task = asyncio.create_task(run_webhook(self.settings, stop=self._stop))
-        await self.emulator.wait_until(
-            lambda: len(self.emulator.calls("setWebhook")) > calls or self._task.done(),  # type: ignore[union-attr]
-            timeout=15,
-            message="the bot did not set its webhook",
-        )
-        if self._task.done():
-            self._task.result()
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stop.set()
-        await asyncio.wait_for(self._task, 15)
-        self._task = None
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 
-from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
@@ -66,29 +65,16 @@ def _decided(view: ErasureView) -> str:
     )
 
 
-async def _answer(query: CallbackQuery, view: ErasureView) -> None:
+@router.callback_query(ErasureCb.filter())
+async def decide(
+    query: CallbackQuery, callback_data: ErasureCb, uow: UnitOfWork, admin_ids: frozenset[int]
+) -> None:
+    approve = callback_data.action == ErasureAction.APPROVE
+    view = await privacy.decide_erasure(
+        uow, query.from_user.id, admin_ids, callback_data.erasure_id, approve=approve
+    )
     await query.answer()
     if isinstance(query.message, Message):
         with contextlib.suppress(TelegramBadRequest):
             await query.message.edit_reply_markup(reply_markup=None)
         await query.message.answer(_decided(view))
-
-
-@router.callback_query(ErasureCb.filter(F.action == ErasureAction.APPROVE))
-async def approve(
-    query: CallbackQuery, callback_data: ErasureCb, uow: UnitOfWork, admin_ids: frozenset[int]
-) -> None:
-    view = await privacy.decide_erasure(
-        uow, query.from_user.id, admin_ids, callback_data.erasure_id, approve=True
-    )
-    await _answer(query, view)
-
-
-@router.callback_query(ErasureCb.filter(F.action == ErasureAction.DECLINE))
-async def decline(
-    query: CallbackQuery, callback_data: ErasureCb, uow: UnitOfWork, admin_ids: frozenset[int]
-) -> None:
-    view = await privacy.decide_erasure(
-        uow, query.from_user.id, admin_ids, callback_data.erasure_id, approve=False
-    )
-    await _answer(query, view)
