@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +42,8 @@ PG_URL = PG_URL.rsplit("/", 1)[0] + "/homeward_bench_instances"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 ADMIN, REVIEWER = 900, 903
 SECRET = "bench-instances"
+# Each instance's warnings and errors, kept for a run that goes wrong.
+LOG_DIR = Path(tempfile.mkdtemp(prefix="homeward-bench-instances-"))
 
 
 async def fresh_database() -> None:
@@ -68,6 +71,7 @@ def instances(
         admin_ids=(ADMIN, REVIEWER),
         rate=rate,
         env=env,
+        log_dir=LOG_DIR,
     )
 
 
@@ -138,6 +142,7 @@ async def notice_rate(families: int, rate: int) -> tuple[float, int, int]:
 
 async def main(args: argparse.Namespace) -> None:
     print(f"{args.families} families filling in a request at once; PostgreSQL + Redis")
+    print(f"(the instances' logs: {LOG_DIR})")
     rates = []
     for count in (1, 2, 3):
         rates.append(await updates_per_second(count, args.families, args.rate))

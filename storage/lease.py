@@ -1,4 +1,5 @@
-"""Which instance runs the background jobs (draft purge, retention, matcher).
+"""Which instance runs the background jobs (draft purge, retention, matcher), and one
+instance's start-up at a time.
 
 With several instances on PostgreSQL, one of them at a time: the one holding a session
 advisory lock on a connection of its own. The server drops the lock when that process or
@@ -9,7 +10,9 @@ instance (storage.db.InstanceLock), which always leads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -19,6 +22,24 @@ log = logging.getLogger(__name__)
 
 # Any 64-bit number, the same in every instance: "homeward" in ASCII.
 ADVISORY_KEY = 0x686F6D6577617264
+STARTING_KEY = ADVISORY_KEY + 1
+
+
+@contextlib.asynccontextmanager
+async def one_start_at_a_time(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Migrations and the data key's first record, by one process at a time: instances
+    started together on a new database (a compose file's) must not both create the tables
+    or record the key. The lock is a session's, so a process that dies lets go of it."""
+    if engine.dialect.name != "postgresql":
+        yield  # SQLite: one instance (storage.db.InstanceLock), and its writes are serial
+        return
+    async with engine.connect() as connection:
+        locked = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await locked.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTING_KEY})
+        try:
+            yield
+        finally:
+            await locked.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTING_KEY})
 
 
 class Leadership:

@@ -167,7 +167,11 @@ class WebhookInstances:
             )
             if not isinstance(log, int):
                 log.close()  # the process has its own copy
-        await asyncio.gather(*(ready(port) for port in self.ports))
+        try:
+            await asyncio.gather(*(ready(port) for port in self.ports))
+        except BaseException:
+            await self.__aexit__()  # `async with` does not leave what it never entered
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

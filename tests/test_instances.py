@@ -137,6 +137,32 @@ async def test_one_instance_at_a_time_runs_the_background_jobs(engine: AsyncEngi
         await second.release()
 
 
+async def test_instances_started_together_on_a_new_database_all_start() -> None:
+    """A compose file starts its instances at once: one migrates and records the data key,
+    the others wait for it instead of creating the same tables or the same key row."""
+    from sqlalchemy import func, select
+
+    from bot.services.keys import open_database
+    from storage.models import DataKeyCheck
+    from tests.conftest import PG_URL, TEST_DATA_KEY, fresh_postgres, require_service
+
+    require_service("PostgreSQL", PG_URL, 5432)
+    url = PG_URL + "_starting"
+    await (await fresh_postgres(url)).dispose()
+    starting = asyncio.gather(
+        *(open_database(TEST_DATA_KEY, url) for _ in range(3)), return_exceptions=True
+    )
+    engines = await asyncio.wait_for(starting, 60)  # without the lock they lock each other
+    try:
+        assert [e for e in engines if isinstance(e, BaseException)] == []
+        async with AsyncSession(engines[0]) as session:  # type: ignore[arg-type]
+            assert await session.scalar(select(func.count()).select_from(DataKeyCheck)) == 1
+    finally:
+        for engine in engines:
+            if isinstance(engine, AsyncEngine):
+                await engine.dispose()
+
+
 async def send_through(
     pacer: object, chat_id: int, starts: list[float], *, reply: bool = False
 ) -> None:

@@ -42,6 +42,7 @@ from storage.keys import (
     sealed_columns,
     verify_database_keys,
 )
+from storage.lease import one_start_at_a_time
 from storage.migrate import upgrade_database
 from storage.models import PersonRecord, TracingRequest
 
@@ -63,9 +64,10 @@ async def open_database(data_key: str, database_url: str, *, migrate: bool = Tru
     ring = load_keys(data_key, database_url)
     engine = create_engine(database_url)
     try:
-        if migrate:
-            await upgrade_database(engine)
-        await verify_database_keys(engine, ring)
+        async with one_start_at_a_time(engine):
+            if migrate:
+                await upgrade_database(engine)
+            await verify_database_keys(engine, ring)
     except BaseException:
         await engine.dispose()
         raise
