@@ -51,7 +51,7 @@ from storage import stats
 from storage.crypto import installed
 from storage.db import InstanceLock, lock_single_instance
 from storage.fsm import SQLAlchemyStorage
-from storage.lease import Leadership
+from storage.lease import Leadership, PollingLock
 
 log = logging.getLogger(__name__)
 
@@ -283,10 +283,15 @@ class Running:
         return Health(self.app.engine, self.bot, self.metrics, redis=redis)
 
 
+class WebhookSetError(Exception):
+    """Polling was asked for while Telegram posts this bot's updates to a webhook."""
+
+
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Running]:
+async def running(settings: Settings, *, polling: bool = False) -> AsyncIterator[Running]:
     """Start-up and shut-down shared by polling and webhook mode: the app, the bot, the
-    command menus, the senders (outbox, broadcasts), the matcher and the background jobs."""
+    command menus, the senders (outbox, broadcasts), the matcher and the background jobs.
+    A poller first makes sure it is the only one and that no webhook is set."""
     app = await create_app(settings)
     metrics = app.metrics or Metrics(backlog=functools.partial(stats.backlog, app.engine))
     bot = create_bot(settings, metrics)
@@ -295,9 +300,19 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     delivering: asyncio.Task[None] | None = None
     broadcasts: BroadcastSender | None = None
     broadcasting: asyncio.Task[None] | None = None
+    poller = PollingLock(app.engine)
     try:
+        if polling:
+            await poller.acquire()
         me = await bot.get_me()
         log.info("starting as @%s (id %s)", me.username, me.id)
+        if polling and (await bot.get_webhook_info()).url:
+            # Telegram would answer every getUpdates 409: say why once instead.
+            raise WebhookSetError(
+                "a webhook is set for this bot, and Telegram does not hand out its updates "
+                "by polling meanwhile: run `python -m bot webhook`, or delete the webhook to "
+                "poll (see the README, Webhook mode)"
+            )
         await register_commands(bot, app.i18n)
         await show_all_staff_menus(
             bot,
@@ -335,13 +350,14 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await bot.session.close()
+        await poller.release()
         await app.close()
 
 
 async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Run until cancelled (or until `stop` is set, for tests). With HEALTH_LISTEN set,
     /healthz, /readyz and /metrics are served there (bot.serving.health)."""
-    async with running(settings) as live:
+    async with running(settings, polling=True) as live:
         health = (
             await serve(live.health().application(), settings.health_listen)
             if settings.health_listen

@@ -171,9 +171,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
-    from bot.app import run_polling
+    from bot.app import WebhookSetError, run_polling
     from bot.serving.health import ListenError
     from bot.serving.webhook import run_webhook
+    from storage.lease import PollingLockError
 
     try:
         asyncio.run(run_webhook(settings) if settings.mode == "webhook" else run_polling(settings))
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataKeyError as error:
         print(f"homeward: data key error: {error}", file=sys.stderr)
         return 2
-    except (InstanceLockError, ListenError) as error:
+    except (InstanceLockError, ListenError, PollingLockError, WebhookSetError) as error:
         print(f"homeward: {error}", file=sys.stderr)
         return 1
     except TelegramUnauthorizedError:

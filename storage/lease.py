@@ -111,3 +111,52 @@ class Leadership:
                 pass
         await self._drop()
         self._leading = not self.shared
+
+
+POLLING_KEY = ADVISORY_KEY + 2
+
+
+class PollingLockError(Exception):
+    """Another instance polls Telegram for this database; said in one line."""
+
+
+class PollingLock:
+    """One instance in polling mode per PostgreSQL database: Telegram hands updates to one
+    poller at a time and answers the other 409, so two would take turns failing. A session
+    advisory lock on a connection of its own, dropped by the server if the process dies.
+    SQLite has its own single-instance lock (storage.db.InstanceLock)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def acquire(self) -> None:
+        if self.engine.dialect.name != "postgresql":
+            return
+        connection = await self.engine.connect()
+        try:
+            locked = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            got = await locked.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": POLLING_KEY}
+            )
+        except BaseException:
+            await connection.close()
+            raise
+        if not got:
+            await connection.close()
+            raise PollingLockError(
+                "another Homeward bot polls Telegram for this database: polling serves one "
+                "instance; for several, run them in webhook mode (see the README)"
+            )
+        self._connection = locked
+
+    async def release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": POLLING_KEY}
+                )
+                await connection.close()
+            except (DBAPIError, SQLAlchemyError, OSError):
+                pass  # the connection is gone, and the lock with it

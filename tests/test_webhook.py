@@ -21,7 +21,7 @@ from aiohttp import web
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from bot.app import create_bot, run_polling
+from bot.app import WebhookSetError, create_bot, run_polling
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.states import BroadcastState
 from bot.i18n import CatalogI18n
@@ -38,10 +38,11 @@ from bot.serving.webhook import (
 )
 from handlers.family import start
 from storage import stats
+from storage.lease import PollingLockError
 from storage.models import Broadcast, BroadcastRecipient, utcnow
 from storage.repositories import OutboxRepository
 from tests.balancer import free_port
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, TEST_DATA_KEY
 from tests.emulator import TelegramEmulator, command_entities, make_bot
 from tests.test_e2e import ROOT, LiveBot, answer_steps, prompt
 
@@ -468,6 +469,90 @@ async def test_polling_serves_health_and_metrics_with_health_listen(
         await asyncio.wait_for(task, 15)
     with pytest.raises(aiohttp.ClientConnectionError):  # the server stopped with the bot
         await get(f"http://127.0.0.1:{port}/healthz")
+
+
+async def test_polling_while_a_webhook_is_set_stops_with_one_line(
+    emulator: TelegramEmulator, engine: AsyncEngine, db_url: str, tmp_path: Any
+) -> None:
+    """Telegram answers every getUpdates 409 while a webhook is set: the bot says so at
+    start-up and stops, instead of running and never hearing from anyone."""
+    bot = make_bot(emulator)
+    try:
+        assert await bot.set_webhook("https://bot.example.org/telegram", secret_token=SECRET)
+        settings = load_settings(
+            bot_token=emulator.token,
+            database_url=db_url,
+            telegram_api_url=emulator.base_url,
+            _env_file=None,
+        )
+        with pytest.raises(WebhookSetError, match="python -m bot webhook"):
+            await asyncio.wait_for(run_polling(settings), 30)
+        assert not emulator.calls("getUpdates")
+        assert (await bot.get_webhook_info()).url  # left as it was: not ours to delete
+        if db_url != PG_URL:
+            return
+        env = {
+            **os.environ,
+            "BOT_TOKEN": emulator.token,
+            "DATABASE_URL": db_url,
+            "DATA_KEY": TEST_DATA_KEY,
+            "TELEGRAM_API_URL": emulator.base_url,
+            "LOG_LEVEL": "WARNING",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 1
+        line = stderr.decode().strip()
+        assert line.startswith("homeward: a webhook is set") and "\n" not in line, line
+    finally:
+        await bot.session.close()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_a_second_poller_on_one_postgres_database_is_refused(
+    emulator: TelegramEmulator, engine: AsyncEngine, db_url: str
+) -> None:
+    """Telegram hands updates to one poller: a second polling instance on the database
+    stops at start-up (several instances run in webhook mode); the first goes on."""
+    settings = load_settings(
+        bot_token=emulator.token,
+        database_url=db_url,
+        data_key=TEST_DATA_KEY,
+        telegram_api_url=emulator.base_url,
+        _env_file=None,
+    )
+    stop = asyncio.Event()
+    first = asyncio.create_task(run_polling(settings, stop=stop))
+    try:
+        await emulator.wait_until(
+            lambda: emulator.calls("getUpdates") or first.done(), timeout=15, message="no polling"
+        )
+        assert not first.done()
+        with pytest.raises(PollingLockError, match="webhook mode"):
+            await asyncio.wait_for(run_polling(settings), 30)
+        emulator.add_user(USER, first_name="Olena")
+        await emulator.send_text(USER, "/help")
+        await emulator.wait_for_message(USER)  # the first still answers
+    finally:
+        stop.set()
+        await asyncio.wait_for(first, 15)
+    # A clean stop lets go: the next poller starts.
+    stop = asyncio.Event()
+    again = asyncio.create_task(run_polling(settings, stop=stop))
+    try:
+        calls = len(emulator.calls("getUpdates"))
+        await emulator.wait_until(
+            lambda: len(emulator.calls("getUpdates")) > calls or again.done(),
+            timeout=15,
+            message="no polling",
+        )
+        assert not again.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(again, 15)
 
 
 async def test_the_backlog_gauges_count_waiting_rows(engine: AsyncEngine) -> None:
