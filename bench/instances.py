@@ -10,8 +10,11 @@ balancer (tests/balancer.py, what nginx does), fed by the Bot API emulator in th
 - **updates/s**: `--families` families fill in a whole request at once (each waits for the
   bot's answer before its next message, as a person does); the figure is the updates the
   instances answered 2xx, divided by the time from the first to the last. The emulator and
-  the families run in this process and take their share of the machine's cores too. These
-  families answer within milliseconds, so CHAT_BURST is raised (see there).
+  the families run in this process and take their share of the machine's cores too; the
+  cores busy meanwhile are printed beside (the bots, this process, the whole machine with
+  PostgreSQL and Redis). These families answer within milliseconds, so CHAT_BURST is raised
+  (see there), and BROADCAST_RATE is lifted to 1000: every answer is a message, and at
+  `--rate` the answers, not the instances, would set the figure (printed last, for three).
 - **notice rate**: three instances send one general notice to `--notice` families with the
   emulator's limits on (the global `--rate` and one message a second per chat, 429 beyond)
   and BROADCAST_RATE at the same value; the sustained rate is (messages - rate) / (last send
@@ -42,6 +45,7 @@ PG_URL = PG_URL.rsplit("/", 1)[0] + "/homeward_bench_instances"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 ADMIN, REVIEWER = 900, 903
 SECRET = "bench-instances"
+LIFTED_RATE = 1000  # BROADCAST_RATE's highest value
 # Each instance's warnings and errors, kept for a run that goes wrong.
 LOG_DIR = Path(tempfile.mkdtemp(prefix="homeward-bench-instances-"))
 
@@ -75,7 +79,31 @@ def instances(
     )
 
 
-async def updates_per_second(count: int, families: int, rate: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a running process has used (Linux's /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every process: PostgreSQL and Redis
+    too), from Linux's /proc/stat; 0 elsewhere."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+async def updates_per_second(
+    count: int, families: int, rate: int
+) -> tuple[float, float, float, float]:
+    """(updates/s, and the cores busy: the instances, this process (the emulator and the
+    families), the whole machine) while the families fill in their requests."""
     await fresh_database()
     emu = TelegramEmulator()
     await emu.start()
@@ -88,17 +116,24 @@ async def updates_per_second(count: int, families: int, rate: int) -> float:
     try:
         # The families answer within milliseconds: a person's pace would keep within the
         # default burst in a chat (CHAT_BURST=3), these would be held to one a second.
-        async with instances(emu, count, rate, env={"CHAT_BURST": "100"}):
+        async with instances(emu, count, rate, env={"CHAT_BURST": "100"}) as running:
+            pids = [process.pid for process in running.processes]
             before = emu.stats["webhook:200"]
+            bots_before = sum(cpu_seconds(pid) for pid in pids)
+            harness_before = time.process_time()
+            machine_before = machine_busy_seconds()
             started = time.monotonic()
             await asyncio.gather(
                 *(submit_full_request(emu, i18n, user, "uk", timeout=120) for user in users)
             )
             elapsed = time.monotonic() - started
+            bots = sum(cpu_seconds(pid) for pid in pids) - bots_before
+            harness = time.process_time() - harness_before
+            machine = machine_busy_seconds() - machine_before
             handled = emu.stats["webhook:200"] - before
     finally:
         await emu.stop(check=False)
-    return handled / elapsed
+    return handled / elapsed, bots / elapsed, harness / elapsed, machine / elapsed
 
 
 async def notice_rate(families: int, rate: int) -> tuple[float, int, int]:
@@ -143,10 +178,19 @@ async def notice_rate(families: int, rate: int) -> tuple[float, int, int]:
 async def main(args: argparse.Namespace) -> None:
     print(f"{args.families} families filling in a request at once; PostgreSQL + Redis")
     print(f"(the instances' logs: {LOG_DIR})")
-    rates = []
+    print(f"BROADCAST_RATE lifted to {LIFTED_RATE} messages/s, so that the instances set the pace:")
     for count in (1, 2, 3):
-        rates.append(await updates_per_second(count, args.families, args.rate))
-        print(f"  {count} instance{'s' if count > 1 else ' '}  {rates[-1]:7.1f} updates/s")
+        rate, bots, harness, machine = await updates_per_second(count, args.families, LIFTED_RATE)
+        print(
+            f"  {count} instance{'s' if count > 1 else ' '}  {rate:7.1f} updates/s  (cores busy:"
+            f" bots {bots:.2f}, emulator and families {harness:.2f}, machine {machine:.2f}"
+            f" of {os.cpu_count()})"
+        )
+    rate, *_ = await updates_per_second(3, args.families, args.rate)
+    print(
+        f"  3 instances at BROADCAST_RATE {args.rate}: {rate:.1f} updates/s "
+        f"(every answer is a message, and the messages keep to the limit)"
+    )
     share, limited, sent = await notice_rate(args.notice, args.rate)
     print(
         f"one notice to {args.notice} families over 3 instances, limit {args.rate}/s: "
