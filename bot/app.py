@@ -49,7 +49,7 @@ from bot.serving.health import Health, serve
 from handlers import get_routers
 from storage import stats
 from storage.crypto import installed
-from storage.db import InstanceLock, lock_single_instance
+from storage.db import InstanceLock, lock_single_instance, wait_for_redis
 from storage.fsm import SQLAlchemyStorage
 from storage.lease import Leadership, PollingLock
 
@@ -243,6 +243,15 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
             instance_lock.release()
         raise
     storage, isolation = build_storage(settings, engine)
+    if settings.redis_url:
+        try:
+            await wait_for_redis(getattr(storage, "redis"), settings.redis_url)  # noqa: B009
+        except BaseException:
+            await storage.close()
+            await engine.dispose()
+            if instance_lock is not None:
+                instance_lock.release()
+            raise
     i18n = build_i18n(settings.default_locale)
     metrics = Metrics(backlog=functools.partial(stats.backlog, engine))
     dispatcher = build_dispatcher(

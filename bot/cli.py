@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from storage.backup import BackupError
     from storage.crypto import DataKeyError
-    from storage.db import InstanceLockError
+    from storage.db import DatabaseUnreachableError, InstanceLockError
 
     try:
         if args.command == "db":
@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BackupError as error:
         print(f"homeward: backup error: {error}", file=sys.stderr)
+        return 1
+    except DatabaseUnreachableError as error:
+        print(f"homeward: {error}", file=sys.stderr)
         return 1
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
@@ -183,7 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     except DataKeyError as error:
         print(f"homeward: data key error: {error}", file=sys.stderr)
         return 2
-    except (InstanceLockError, ListenError, PollingLockError, WebhookSetError) as error:
+    except (
+        InstanceLockError,
+        ListenError,
+        PollingLockError,
+        WebhookSetError,
+        DatabaseUnreachableError,
+    ) as error:
         print(f"homeward: {error}", file=sys.stderr)
         return 1
     except TelegramUnauthorizedError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -51,6 +55,114 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+class DatabaseUnreachableError(Exception):
+    """The database (or Redis) cannot be reached or refuses the bot; said in one line."""
+
+
+START_WAIT_SECONDS = 60.0  # a server started with the bot (a compose file) gets this long
+# asyncpg's errors of a server that is starting, stopping or full: worth waiting for.
+_PASSING_SERVER_ERRORS = {"CannotConnectNowError", "TooManyConnectionsError"}
+
+
+def _passing(error: BaseException) -> bool:
+    if isinstance(error, OSError):  # refused, unreachable, timed out
+        return True
+    cause = getattr(getattr(error, "orig", None), "__cause__", None)
+    return type(cause).__name__ in _PASSING_SERVER_ERRORS
+
+
+async def wait_for_database(engine: AsyncEngine, within: float = START_WAIT_SECONDS) -> None:
+    """Until the PostgreSQL server answers: a server that is still starting, or briefly
+    unreachable, is waited for (with a line in the log); one that refuses the bot (a wrong
+    name, password or database), or stays away for `within` seconds, stops the start-up with
+    one line. SQLite has no server to wait for."""
+    if engine.dialect.name != "postgresql":
+        return
+    where = engine.url.render_as_string(hide_password=True)
+    deadline = asyncio.get_running_loop().time() + within
+    delay, said = 0.5, False
+    while True:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(sqlalchemy.text("SELECT 1"))
+        except (OSError, DBAPIError) as error:
+            if not _passing(error):
+                cause = getattr(error, "orig", None)
+                cause = getattr(cause, "__cause__", None) or cause or error
+                reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+                raise DatabaseUnreachableError(
+                    f"the database at {where} refused the bot ({type(cause).__name__}"
+                    f"{': ' + reason if reason else ''}): check DATABASE_URL"
+                ) from None
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise DatabaseUnreachableError(
+                    f"cannot reach the database at {where} ({type(error).__name__}) for "
+                    f"{within:.0f} s: check DATABASE_URL and that the server runs"
+                ) from None
+            if not said:
+                log.warning(
+                    "the database at %s does not answer yet (%s); trying for %.0f s",
+                    where,
+                    type(error).__name__,
+                    within,
+                )
+                said = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        else:
+            if said:
+                log.info("the database answers")
+            return
+
+
+def redis_address(url: str) -> str:
+    """A Redis URL without its password, for the log and the operator."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+async def wait_for_redis(redis: Any, url: str, within: float = START_WAIT_SECONDS) -> None:
+    """As wait_for_database, for the Redis server of REDIS_URL."""
+    from redis.exceptions import AuthenticationError, ResponseError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    where = redis_address(url)
+    deadline = asyncio.get_running_loop().time() + within
+    delay, said = 0.5, False
+    while True:
+        try:
+            await redis.ping()
+        except (AuthenticationError, ResponseError) as error:
+            raise DatabaseUnreachableError(
+                f"Redis at {where} refused the bot ({type(error).__name__}): check REDIS_URL"
+            ) from None
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise DatabaseUnreachableError(
+                    f"cannot reach Redis at {where} ({type(error).__name__}) for {within:.0f} s: "
+                    "check REDIS_URL and that the server runs"
+                ) from None
+            if not said:
+                log.warning(
+                    "Redis at %s does not answer yet (%s); trying for %.0f s",
+                    where,
+                    type(error).__name__,
+                    within,
+                )
+                said = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        else:
+            if said:
+                log.info("Redis answers")
+            return
 
 
 class InstanceLockError(Exception):

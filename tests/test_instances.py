@@ -163,6 +163,119 @@ async def test_instances_started_together_on_a_new_database_all_start() -> None:
                 await engine.dispose()
 
 
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+
+async def test_start_up_waits_for_a_database_server_that_is_still_starting(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A compose file starts the bot beside PostgreSQL: the bot waits for the server (here a
+    port that starts forwarding to it after a second) instead of stopping at once."""
+    from sqlalchemy.engine import make_url
+
+    from storage.db import create_engine, wait_for_database
+    from tests.balancer import free_port
+    from tests.conftest import PG_URL, require_service
+
+    require_service("PostgreSQL", PG_URL, 5432)
+    server = make_url(PG_URL)
+    port = free_port()
+    url = server.set(port=port, password="s3cret-pass").render_as_string(hide_password=False)
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        to_reader, to_writer = await asyncio.open_connection(server.host, server.port or 5432)
+        await asyncio.gather(_pipe(reader, to_writer), _pipe(to_reader, writer))
+
+    engine = create_engine(url)
+    waiting = asyncio.create_task(wait_for_database(engine, within=30))
+    try:
+        await asyncio.sleep(1.0)
+        assert not waiting.done()
+        forwarder = await asyncio.start_server(forward, "127.0.0.1", port)
+        try:
+            await asyncio.wait_for(waiting, 30)
+        finally:
+            forwarder.close()
+    finally:
+        await engine.dispose()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "does not answer yet" in warnings[0]
+    assert "s3cret-pass" not in caplog.text  # the password never goes to the log
+
+
+async def test_start_up_stops_in_one_line_when_the_database_refuses_or_stays_away(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from storage.db import DatabaseUnreachableError, create_engine, wait_for_database
+    from tests.balancer import free_port
+    from tests.conftest import PG_URL, require_service
+
+    require_service("PostgreSQL", PG_URL, 5432)
+    server = make_url(PG_URL)
+    stranger = create_engine(server.set(username="nobody_here").render_as_string(False))
+    try:
+        with pytest.raises(DatabaseUnreachableError, match=r'refused the bot.*"nobody_here"'):
+            await wait_for_database(stranger, within=30)
+        assert "does not answer yet" not in caplog.text  # a refusal is not waited for
+    finally:
+        await stranger.dispose()
+    away = server.set(port=free_port(), password="s3cret-pass").render_as_string(False)
+    nobody = create_engine(away)
+    try:
+        with pytest.raises(DatabaseUnreachableError, match="cannot reach") as stopped:
+            await wait_for_database(nobody, within=1.5)
+        assert "s3cret-pass" not in str(stopped.value) and "***" in str(stopped.value)
+        assert "\n" not in str(stopped.value)
+    finally:
+        await nobody.dispose()
+
+
+async def test_start_up_waits_for_redis_and_stops_in_one_line_without_it(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from urllib.parse import urlsplit
+
+    from redis.asyncio import Redis
+
+    from storage.db import DatabaseUnreachableError, wait_for_redis
+    from tests.balancer import free_port
+
+    server = urlsplit(redis_url)
+    port = free_port()
+    url = f"redis://:s3cret-pass@127.0.0.1:{port}{server.path}"
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        to_reader, to_writer = await asyncio.open_connection(server.hostname, server.port or 6379)
+        await asyncio.gather(_pipe(reader, to_writer), _pipe(to_reader, writer))
+
+    client = Redis.from_url(url.replace(":s3cret-pass@", ""))
+    try:
+        with pytest.raises(DatabaseUnreachableError, match="cannot reach Redis") as stopped:
+            await wait_for_redis(client, url, within=1.5)
+        assert "s3cret-pass" not in str(stopped.value)
+        waiting = asyncio.create_task(wait_for_redis(client, url, within=30))
+        await asyncio.sleep(1.0)
+        assert not waiting.done()
+        forwarder = await asyncio.start_server(forward, "127.0.0.1", port)
+        try:
+            await asyncio.wait_for(waiting, 30)  # the server came: the start-up goes on
+        finally:
+            forwarder.close()
+    finally:
+        await client.aclose()
+    assert "s3cret-pass" not in caplog.text
+
+
 async def send_through(
     pacer: object, chat_id: int, starts: list[float], *, reply: bool = False
 ) -> None:

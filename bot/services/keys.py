@@ -33,7 +33,7 @@ from storage.crypto import (
     read_key_file,
     write_key_file,
 )
-from storage.db import create_engine
+from storage.db import create_engine, wait_for_database
 from storage.keys import (
     SealedColumns,
     count_sealed_with_others,
@@ -64,6 +64,7 @@ async def open_database(data_key: str, database_url: str, *, migrate: bool = Tru
     ring = load_keys(data_key, database_url)
     engine = create_engine(database_url)
     try:
+        await wait_for_database(engine)
         async with one_start_at_a_time(engine):
             if migrate:
                 await upgrade_database(engine)
