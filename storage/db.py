@@ -8,7 +8,7 @@ import queue
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,44 +66,39 @@ START_WAIT_SECONDS = 60.0  # a server started with the bot (a compose file) gets
 _PASSING_SERVER_ERRORS = {"CannotConnectNowError", "TooManyConnectionsError"}
 
 
-def _passing(error: BaseException) -> bool:
-    if isinstance(error, OSError):  # refused, unreachable, timed out
-        return True
-    cause = getattr(getattr(error, "orig", None), "__cause__", None)
-    return type(cause).__name__ in _PASSING_SERVER_ERRORS
-
-
-async def wait_for_database(engine: AsyncEngine, within: float = START_WAIT_SECONDS) -> None:
-    """Until the PostgreSQL server answers: a server that is still starting, or briefly
-    unreachable, is waited for (with a line in the log); one that refuses the bot (a wrong
-    name, password or database), or stays away for `within` seconds, stops the start-up with
-    one line. SQLite has no server to wait for."""
-    if engine.dialect.name != "postgresql":
-        return
-    where = engine.url.render_as_string(hide_password=True)
-    deadline = asyncio.get_running_loop().time() + within
+async def _wait_until_it_answers(
+    name: str,
+    where: str,
+    setting: str,
+    ping: Callable[[], Awaitable[object]],
+    errors: tuple[type[BaseException], ...],
+    refusal: Callable[[BaseException], str | None],
+    within: float,
+) -> None:
+    """Until `ping` succeeds: a server that is still starting, or briefly unreachable, is
+    waited for (one line in the log); one that refuses the bot (`refusal` gives the reason),
+    or stays away for `within` seconds, stops the start-up with one line."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
     delay, said = 0.5, False
     while True:
         try:
-            async with engine.connect() as connection:
-                await connection.execute(sqlalchemy.text("SELECT 1"))
-        except (OSError, DBAPIError) as error:
-            if not _passing(error):
-                cause = getattr(error, "orig", None)
-                cause = getattr(cause, "__cause__", None) or cause or error
-                reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+            await ping()
+        except errors as error:
+            reason = refusal(error)
+            if reason is not None:
                 raise DatabaseUnreachableError(
-                    f"the database at {where} refused the bot ({type(cause).__name__}"
-                    f"{': ' + reason if reason else ''}): check DATABASE_URL"
+                    f"{name} at {where} refused the bot ({reason}): check {setting}"
                 ) from None
-            if asyncio.get_running_loop().time() + delay > deadline:
+            if loop.time() + delay > deadline:
                 raise DatabaseUnreachableError(
-                    f"cannot reach the database at {where} ({type(error).__name__}) for "
-                    f"{within:.0f} s: check DATABASE_URL and that the server runs"
+                    f"cannot reach {name} at {where} ({type(error).__name__}) for "
+                    f"{within:.0f} s: check {setting} and that the server runs"
                 ) from None
             if not said:
                 log.warning(
-                    "the database at %s does not answer yet (%s); trying for %.0f s",
+                    "%s at %s does not answer yet (%s); trying for %.0f s",
+                    name,
                     where,
                     type(error).__name__,
                     within,
@@ -113,8 +108,41 @@ async def wait_for_database(engine: AsyncEngine, within: float = START_WAIT_SECO
             delay = min(delay * 2, 5.0)
         else:
             if said:
-                log.info("the database answers")
+                log.info("%s answers", name)
             return
+
+
+def _database_refusal(error: BaseException) -> str | None:
+    if isinstance(error, OSError):  # refused, unreachable, timed out: wait
+        return None
+    cause = getattr(error, "orig", None)
+    cause = getattr(cause, "__cause__", None) or cause or error
+    if type(cause).__name__ in _PASSING_SERVER_ERRORS:
+        return None
+    text = str(cause).strip()
+    return type(cause).__name__ + (f": {text.splitlines()[0]}" if text else "")
+
+
+async def wait_for_database(engine: AsyncEngine, within: float = START_WAIT_SECONDS) -> None:
+    """Until the PostgreSQL server answers (see _wait_until_it_answers); SQLite has no
+    server to wait for."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    async def ping() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(sqlalchemy.text("SELECT 1"))
+
+    where = engine.url.render_as_string(hide_password=True)
+    await _wait_until_it_answers(
+        "the database",
+        where,
+        "DATABASE_URL",
+        ping,
+        (OSError, DBAPIError),
+        _database_refusal,
+        within,
+    )
 
 
 def redis_address(url: str) -> str:
@@ -128,41 +156,16 @@ def redis_address(url: str) -> str:
 
 
 async def wait_for_redis(redis: Any, url: str, within: float = START_WAIT_SECONDS) -> None:
-    """As wait_for_database, for the Redis server of REDIS_URL."""
-    from redis.exceptions import AuthenticationError, ResponseError
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    """Until the Redis server of REDIS_URL answers (see _wait_until_it_answers)."""
+    from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
-    where = redis_address(url)
-    deadline = asyncio.get_running_loop().time() + within
-    delay, said = 0.5, False
-    while True:
-        try:
-            await redis.ping()
-        except (AuthenticationError, ResponseError) as error:
-            raise DatabaseUnreachableError(
-                f"Redis at {where} refused the bot ({type(error).__name__}): check REDIS_URL"
-            ) from None
-        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-            if asyncio.get_running_loop().time() + delay > deadline:
-                raise DatabaseUnreachableError(
-                    f"cannot reach Redis at {where} ({type(error).__name__}) for {within:.0f} s: "
-                    "check REDIS_URL and that the server runs"
-                ) from None
-            if not said:
-                log.warning(
-                    "Redis at %s does not answer yet (%s); trying for %.0f s",
-                    where,
-                    type(error).__name__,
-                    within,
-                )
-                said = True
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        else:
-            if said:
-                log.info("Redis answers")
-            return
+    def refusal(error: BaseException) -> str | None:
+        refused = isinstance(error, AuthenticationError | ResponseError)
+        return type(error).__name__ if refused else None
+
+    await _wait_until_it_answers(
+        "Redis", redis_address(url), "REDIS_URL", redis.ping, (RedisError, OSError), refusal, within
+    )
 
 
 class InstanceLockError(Exception):
