@@ -14,6 +14,9 @@ reads the same time):
 - a chat's burst: a sorted set per chat of its messages, each counting until
   `chat_burst` intervals after its answer, so that replies from several instances to one
   quick person stay within the burst Telegram tolerates;
+- a reply that waits for its chat's turn marks the chat (a key that lapses within a second
+  and a quarter), and the bot's own messages to that chat wait while it is there, so that
+  the reply goes before them whichever instance sends what;
 - a pause for everyone after a 429.
 """
 
@@ -33,22 +36,33 @@ HOLD_MS = 30_000  # a slot whose request never finished (its instance died) expi
 _ACQUIRE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local window, chat, pause, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local window, chat, pause, recent, wants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local rate, count, member = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local pushed, hold, burst = ARGV[4] == '1', tonumber(ARGV[5]), tonumber(ARGV[6])
 local paused = redis.call('PTTL', pause)
 if paused > 0 then return paused end
 if chat ~= '' then
+  if pushed then
+    local wanted = redis.call('PTTL', wants)
+    if wanted > 0 then return -math.min(wanted, 250) end
+  end
+  local chat_wait = 0
   local owner = redis.call('GET', chat)
   if owner and owner ~= member then
-    local left = redis.call('PTTL', chat)
-    if left > 0 then return -left end
+    chat_wait = math.max(0, redis.call('PTTL', chat))
   end
-  redis.call('ZREMRANGEBYSCORE', recent, '-inf', now)
-  local sent = redis.call('ZCARD', recent)
-  if sent > 0 and sent + count > burst then
-    local first = redis.call('ZRANGE', recent, 0, 0, 'WITHSCORES')
-    return -math.max(1, math.min(tonumber(first[2]) - now, 1000))
+  if chat_wait == 0 then
+    redis.call('ZREMRANGEBYSCORE', recent, '-inf', now)
+    local sent = redis.call('ZCARD', recent)
+    if sent > 0 and sent + count > burst then
+      local first = redis.call('ZRANGE', recent, 0, 0, 'WITHSCORES')
+      chat_wait = math.max(1, math.min(tonumber(first[2]) - now, 1000))
+    end
+  end
+  if chat_wait > 0 then
+    -- A reply someone waits for: the bot's own messages to the chat let it go first.
+    if not pushed then redis.call('SET', wants, member, 'PX', math.min(chat_wait, 1000) + 250) end
+    return -chat_wait
   end
 end
 redis.call('ZREMRANGEBYSCORE', window, '-inf', now)
@@ -65,6 +79,9 @@ redis.call('PEXPIRE', window, hold + 1000)
 if chat ~= '' then redis.call('PEXPIRE', recent, hold + 1000) end
 if pushed and chat ~= '' then
   redis.call('SET', chat, member, 'PX', hold)
+end
+if chat ~= '' and not pushed and redis.call('GET', wants) == member then
+  redis.call('DEL', wants)
 end
 return 0
 """
@@ -110,6 +127,7 @@ class SharedLimits:
         self._pause = f"{prefix}:pause"
         self._chat_prefix = f"{prefix}:chat:"
         self._recent_prefix = f"{prefix}:recent:"
+        self._wants_prefix = f"{prefix}:wants:"
         self._acquire = redis.register_script(_ACQUIRE)
         # One waiter of this instance asks Redis for a slot of the window at a time: when a
         # slot frees, a few instances ask for it, not every waiting message of each.
@@ -125,7 +143,13 @@ class SharedLimits:
     async def acquire(self, chat_id: int | None, pushed: bool, count: int) -> str:
         """Wait for a slot (and the chat's turn); returns the slot's name for `finish`."""
         member = uuid.uuid4().hex
-        keys = [self._window, self._chat_key(chat_id), self._pause, self._recent_key(chat_id)]
+        keys = [
+            self._window,
+            self._chat_key(chat_id),
+            self._pause,
+            self._recent_key(chat_id),
+            "" if chat_id is None else f"{self._wants_prefix}{chat_id}",
+        ]
         args = [self.rate, count, member, "1" if pushed else "0", HOLD_MS, self.chat_burst]
         while True:
             async with self._asking:

@@ -213,20 +213,26 @@ class OutboxSender:
         def lapsed() -> bool:
             return time.monotonic() > sendable_until
 
+        def withdrawn() -> bool:
+            return self._stopping or lapsed()
+
         for index, message in enumerate(messages):
-            if self._stopping:
-                # Shutting down: hand back what was claimed but not tried, for the next start.
-                await self.uow.run(functools.partial(_release, messages=messages[index:]))
-                return index
             try:
                 # Held up for most of the lease (a chat's pace, a long pause after a 429):
                 # no longer ours, another instance may be sending it. Left to the next claim.
-                if lapsed():
+                if withdrawn():
                     raise SendAborted()
-                with traffic(Priority.CASE, abort=lapsed):  # asked again when its turn comes
+                with traffic(Priority.CASE, abort=withdrawn):  # asked again at its turn
                     await self._send(message)
             except SendAborted:
-                log.warning("outbox: %d claims lapsed before they were sent", len(messages) - index)
+                if lapsed():
+                    log.warning(
+                        "outbox: %d claims lapsed before they were sent", len(messages) - index
+                    )
+                    return index
+                # Shutting down: hand back what was not sent (still ours), for another
+                # instance or the next start, instead of waiting for each chat's turn.
+                await self.uow.run(functools.partial(_release, messages=messages[index:]))
                 return index
         return len(messages)
 

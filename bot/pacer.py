@@ -16,7 +16,9 @@ session's request middleware, so nothing can bypass it, and it keeps:
   most `chat_burst` (3, setting CHAT_BURST) in any `chat_burst` seconds in one chat: three quick
   answers go at once, a fourth within the same three seconds waits (someone tapping
   through buttons faster than one a second);
-- priority: replies first, then case messages, then broadcasts;
+- priority: replies first, then case messages, then broadcasts; in one chat too, a reply
+  someone is waiting for goes before the next message the bot sends there on its own (a
+  liaison's chat receiving forty notices about new requests still answers their command);
 - a pause for everyone when Telegram answers 429 anyway, for as long as it asks.
 
 Groups (negative chat ids, such as the liaisons' group) get one message every three seconds.
@@ -171,6 +173,8 @@ class Pacer:
         self._chat_pushed: dict[int, float] = {}
         # Per chat: when the last few messages' answers came back (the burst window).
         self._chat_recent: dict[int, list[float]] = {}
+        # Per chat: replies waiting for their turn; the bot's own messages let them go first.
+        self._replies_waiting: dict[int, int] = {}
         self._forget_at = FORGET_AT
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -288,7 +292,10 @@ class Pacer:
                     del recent[0]
                 if recent and len(recent) + self._chat_busy.get(chat_id, 0) >= burst:
                     wait = max(wait, recent[0] + burst_window - now)
-            if not busy and wait <= 0 and self._chat_busy.get(chat_id, 0) < burst:
+            # Someone is waiting for an answer in this chat: it goes before the next message
+            # the bot sends there on its own (a liaison's chat full of notices).
+            yields = not reply and self._replies_waiting.get(chat_id, 0) > 0
+            if not busy and wait <= 0 and self._chat_busy.get(chat_id, 0) < burst and not yields:
                 return
             await self.clock.sleep(max(wait, 0.01) if not busy and wait > 0 else 0.05)
 
@@ -309,6 +316,9 @@ class Pacer:
             # One bot-initiated message at a time per chat, in the order they asked.
             lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
             await lock.acquire()
+        waiting_reply = chat_id is not None and not pushed
+        if waiting_reply:
+            _enter(self._replies_waiting, chat_id)  # type: ignore[arg-type]
         try:
             if chat_id is not None:
                 await self._wait_for_chat(chat_id, reply=not pushed)
@@ -322,6 +332,9 @@ class Pacer:
                 raise SendAborted()
             if chat_id is not None:
                 _enter(self._chat_busy, chat_id)
+                if waiting_reply:
+                    waiting_reply = False
+                    _forget(self._replies_waiting, chat_id)
                 if pushed:
                     _enter(self._chat_pushing, chat_id)
             shared_slot = None
@@ -346,6 +359,8 @@ class Pacer:
                     if len(self._chat_recent) > self._forget_at:
                         self._forget_quiet_chats(now)
         finally:
+            if waiting_reply:
+                _forget(self._replies_waiting, chat_id)  # type: ignore[arg-type]
             if lock is not None:
                 lock.release()
                 if not lock.locked() and not getattr(lock, "_waiters", None):
@@ -366,12 +381,16 @@ def _enter(busy: dict[int, int], chat_id: int) -> None:
     busy[chat_id] = busy.get(chat_id, 0) + 1
 
 
-def _leave(busy: dict[int, int], last: dict[int, float], chat_id: int, now: float) -> None:
-    left = busy[chat_id] - 1
+def _forget(counts: dict[int, int], chat_id: int) -> None:
+    left = counts[chat_id] - 1
     if left:
-        busy[chat_id] = left
+        counts[chat_id] = left
     else:
-        del busy[chat_id]
+        del counts[chat_id]
+
+
+def _leave(busy: dict[int, int], last: dict[int, float], chat_id: int, now: float) -> None:
+    _forget(busy, chat_id)
     last[chat_id] = now
 
 

@@ -133,6 +133,7 @@ class WebhookInstances:
             **(env or {}),
         }
         self.ports: list[int] = []
+        self.url = ""
         self.processes: list[asyncio.subprocess.Process] = []
         self.balancer: Balancer | None = None
 
@@ -142,37 +143,51 @@ class WebhookInstances:
     async def __aenter__(self) -> WebhookInstances:
         self.ports = [free_port() for _ in range(self.count)]
         self.balancer = Balancer([self.backend(i) for i in range(self.count)])
-        url = await self.balancer.start()
-        for index, port in enumerate(self.ports):
-            log = (
-                open(self.log_dir / f"instance-{index}.log", "wb")  # noqa: ASYNC230 (a local file, once)
-                if self.log_dir is not None
-                else asyncio.subprocess.DEVNULL
-            )
-            self.processes.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot",
-                    "webhook",
-                    cwd=ROOT,
-                    env={
-                        **self.env,
-                        "WEBHOOK_URL": f"{url}/telegram",
-                        "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-                    },
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=log,
-                )
-            )
-            if not isinstance(log, int):
-                log.close()  # the process has its own copy
+        self.url = await self.balancer.start()
+        for index in range(self.count):
+            self.processes.append(await self._spawn(index))
         try:
             await asyncio.gather(*(ready(port) for port in self.ports))
         except BaseException:
             await self.__aexit__()  # `async with` does not leave what it never entered
             raise
         return self
+
+    async def _spawn(self, index: int) -> asyncio.subprocess.Process:
+        log = (
+            open(self.log_dir / f"instance-{index}.log", "ab")  # noqa: ASYNC230 (a local file, once)
+            if self.log_dir is not None
+            else asyncio.subprocess.DEVNULL
+        )
+        try:
+            return await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "webhook",
+                cwd=ROOT,
+                env={
+                    **self.env,
+                    "WEBHOOK_URL": f"{self.url}/telegram",
+                    "WEBHOOK_LISTEN": f"127.0.0.1:{self.ports[index]}",
+                },
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
+        finally:
+            if not isinstance(log, int):
+                log.close()  # the process has its own copy
+
+    async def restart(self, index: int) -> int:
+        """A clean restart, as an upgrade does one: SIGTERM, the process finishes what it
+        has in hand and exits, a new one starts on the same port and gets ready. Returns
+        the old process's exit code."""
+        old = self.processes[index]
+        old.send_signal(signal.SIGTERM)
+        code = await old.wait()
+        self.processes[index] = await self._spawn(index)
+        await ready(self.ports[index])
+        return code
 
     async def __aexit__(self, *exc: object) -> None:
         for process in self.processes:

@@ -72,6 +72,48 @@ async def test_two_instances_claim_different_recipients(engine: AsyncEngine) -> 
     assert not {c for c, _v, _a in mine} & {c for c, _v, _a in theirs}
 
 
+async def test_a_stopping_outbox_hands_back_what_waits_for_its_chat(
+    engine: AsyncEngine, i18n: object
+) -> None:
+    """A clean stop (an upgrade's restart) sends the message in hand and hands back those
+    still waiting for their chat's turn, instead of sending them one a second first."""
+    from aiogram.methods import SendMessage
+    from sqlalchemy import select
+
+    from bot.domain.states import OutboxState
+    from bot.outbox import OutboxSender
+    from bot.pacer import Pacer, PacerMiddleware
+    from bot.services.uow import UnitOfWork
+    from storage.models import OutboxMessage
+    from tests.recording import RecordingSession, make_bot
+
+    async with AsyncSession(engine) as session:
+        await session.run_sync(
+            lambda s: [
+                OutboxRepository(s).enqueue(None, 100, "staff_broadcast", {"broadcast_id": 1})
+                for _ in range(5)
+            ]
+        )
+        await session.commit()
+    recording = RecordingSession()
+    bot = make_bot(recording)
+    bot.session.middleware(PacerMiddleware(Pacer(100, chat_interval=0.5)))
+    sender = OutboxSender(UnitOfWork(engine), bot, i18n)  # type: ignore[arg-type]
+    delivering = asyncio.create_task(sender.deliver_due())
+    for _ in range(500):
+        if recording.calls:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # the second waits for its turn (half a second after the first)
+    sender.stop()
+    await asyncio.wait_for(delivering, 10)
+    sent = sum(isinstance(call, SendMessage) for call in recording.calls)
+    async with AsyncSession(engine) as session:
+        states = list(await session.scalars(select(OutboxMessage.state)))
+    assert sent == 1  # the second, withdrawn when its turn came, was not sent
+    assert sorted(states) == sorted([OutboxState.SENT] + [OutboxState.PENDING] * 4)
+
+
 async def test_the_final_report_of_a_broadcast_is_claimed_once(engine: AsyncEngine) -> None:
     async with AsyncSession(engine) as session:
         session.add(Broadcast(id=1, author_id=1, state=BroadcastState.DONE))
@@ -197,7 +239,7 @@ async def test_start_up_waits_for_a_database_server_that_is_still_starting(
     engine = create_engine(url)
     waiting = asyncio.create_task(wait_for_database(engine, within=30))
     try:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.6)
         assert not waiting.done()
         forwarder = await asyncio.start_server(forward, "127.0.0.1", port)
         try:
@@ -233,7 +275,7 @@ async def test_start_up_stops_in_one_line_when_the_database_refuses_or_stays_awa
     nobody = create_engine(away)
     try:
         with pytest.raises(DatabaseUnreachableError, match="cannot reach") as stopped:
-            await wait_for_database(nobody, within=1.5)
+            await wait_for_database(nobody, within=0.6)
         assert "s3cret-pass" not in str(stopped.value) and "***" in str(stopped.value)
         assert "\n" not in str(stopped.value)
     finally:
@@ -261,10 +303,10 @@ async def test_start_up_waits_for_redis_and_stops_in_one_line_without_it(
     client = Redis.from_url(url.replace(":s3cret-pass@", ""))
     try:
         with pytest.raises(DatabaseUnreachableError, match="cannot reach Redis") as stopped:
-            await wait_for_redis(client, url, within=1.5)
+            await wait_for_redis(client, url, within=0.6)
         assert "s3cret-pass" not in str(stopped.value)
         waiting = asyncio.create_task(wait_for_redis(client, url, within=30))
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.6)
         assert not waiting.done()
         forwarder = await asyncio.start_server(forward, "127.0.0.1", port)
         try:
@@ -349,6 +391,48 @@ async def test_replies_from_three_instances_to_one_chat_keep_to_the_burst(redis_
     assert starts[CHAT_BURST - 1] - starts[0] < 0.5  # the burst went at once
     for i in range(len(starts) - CHAT_BURST):
         assert starts[i + CHAT_BURST] - starts[i] >= CHAT_BURST * interval - 0.02
+
+
+async def test_a_reply_from_one_instance_goes_before_another_instances_stream(
+    redis_url: str,
+) -> None:
+    """A liaison's chat gets a stream of notices from one instance; their command is
+    answered by another instance before the rest of the stream, not after it."""
+    import time
+
+    from redis.asyncio import Redis
+
+    from bot.limits import SharedLimits
+    from bot.pacer import Pacer, Priority
+
+    clients = [Redis.from_url(redis_url) for _ in range(2)]
+    interval = 0.25
+    streaming, answering = (
+        Pacer(30, chat_interval=interval, shared=SharedLimits(client, 30)) for client in clients
+    )
+    chat = 4343
+    await clients[0].delete(f"homeward:limits:recent:{chat}", f"homeward:limits:chat:{chat}")
+    pushed: list[float] = []
+
+    async def notice() -> None:
+        async with streaming.slot(chat, Priority.CASE):
+            pushed.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    try:
+        stream = [asyncio.create_task(notice()) for _ in range(10)]
+        await asyncio.sleep(0.75)
+        asked = time.monotonic()
+        replies: list[float] = []
+        await send_through(answering, chat, replies, reply=True)
+        await asyncio.gather(*stream)
+    finally:
+        for client in clients:
+            await client.aclose()
+    after = [t for t in pushed if t > asked]
+    assert after, "the stream ended before the reply was asked: nothing was shown"
+    assert replies[0] < min(after)  # before the rest of the stream
+    assert replies[0] - asked < 4 * interval  # a turn of the chat, not the whole stream
 
 
 async def test_an_unreachable_redis_leaves_each_instance_its_own_limits(

@@ -206,6 +206,27 @@ async def test_a_reply_waits_a_second_after_a_message_the_bot_sent_on_its_own() 
 
 
 @virtual_time
+async def test_a_reply_goes_before_the_rest_of_a_stream_of_case_messages_to_its_chat() -> None:
+    """A liaison's chat gets forty notices about new requests, one a second; the answer to
+    the command they type meanwhile goes next, not after the forty."""
+    pacer = Pacer(100, clock=LoopClock())
+    log: list[Sent] = []
+    stream = [asyncio.create_task(_send(pacer, 7, Priority.CASE, log)) for _ in range(10)]
+    await asyncio.sleep(3.0)
+    asked = now()
+    await _send(pacer, 7, Priority.REPLY, log)
+    reply = next(s for s in log if s.priority is Priority.REPLY)
+    await asyncio.gather(*stream)
+    pushed_after = [s.start for s in log if s.priority is Priority.CASE and s.start > asked]
+    # It waits for the message on the way and its second, then goes before the next one.
+    assert reply.start <= asked + LATENCY + 1.0
+    assert reply.start < min(pushed_after)
+    # And the chat still never gets more than three in any three seconds.
+    assert _max_in_window([s.start for s in log], 3.0) <= 3
+    assert _max_in_window([s.end for s in log], 3.0) <= 3
+
+
+@virtual_time
 async def test_a_group_gets_one_message_every_three_seconds() -> None:
     pacer = Pacer(100, clock=LoopClock())
     log: list[Sent] = []
