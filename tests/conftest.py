@@ -189,6 +189,9 @@ async def redis_url() -> AsyncIterator[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The longest test (three instances, a kill and a restart) first, so that it does not
+    # start last and keep one worker busy alone at the end (the same order in each worker).
+    items.sort(key=lambda item: item.path.name != "test_instances_e2e.py")
     # mypy starts in the background while the tests run; with several workers, in the
     # first one only (test_types starts it itself wherever it runs).
     if WORKER not in ("", "gw0"):
