@@ -123,33 +123,25 @@ class SharedLimits:
         self.redis = redis
         self.rate = rate
         self.chat_burst = chat_burst
+        self._prefix = prefix
         self._window = f"{prefix}:window"
         self._pause = f"{prefix}:pause"
-        self._chat_prefix = f"{prefix}:chat:"
-        self._recent_prefix = f"{prefix}:recent:"
-        self._wants_prefix = f"{prefix}:wants:"
         self._acquire = redis.register_script(_ACQUIRE)
         # One waiter of this instance asks Redis for a slot of the window at a time: when a
         # slot frees, a few instances ask for it, not every waiting message of each.
         self._asking = asyncio.Lock()
         self._finish = redis.register_script(_FINISH)
 
-    def _chat_key(self, chat_id: int | None) -> str:
-        return "" if chat_id is None else f"{self._chat_prefix}{chat_id}"
-
-    def _recent_key(self, chat_id: int | None) -> str:
-        return "" if chat_id is None else f"{self._recent_prefix}{chat_id}"
+    def _chat_keys(self, chat_id: int | None, *kinds: str) -> list[str]:
+        """A chat's keys of these kinds (its pushed owner, burst, waiting reply); the
+        scripts read "" as no chat."""
+        return [("" if chat_id is None else f"{self._prefix}:{kind}:{chat_id}") for kind in kinds]
 
     async def acquire(self, chat_id: int | None, pushed: bool, count: int) -> str:
         """Wait for a slot (and the chat's turn); returns the slot's name for `finish`."""
         member = uuid.uuid4().hex
-        keys = [
-            self._window,
-            self._chat_key(chat_id),
-            self._pause,
-            self._recent_key(chat_id),
-            "" if chat_id is None else f"{self._wants_prefix}{chat_id}",
-        ]
+        chat, recent, wants = self._chat_keys(chat_id, "chat", "recent", "wants")
+        keys = [self._window, chat, self._pause, recent, wants]
         args = [self.rate, count, member, "1" if pushed else "0", HOLD_MS, self.chat_burst]
         while True:
             async with self._asking:
@@ -171,7 +163,7 @@ class SharedLimits:
         """The answer came back: the slot counts one more window, the chat waits its pace."""
         interval_ms = int(chat_interval * 1000)
         await self._finish(
-            keys=[self._window, self._chat_key(chat_id), self._recent_key(chat_id)],
+            keys=[self._window, *self._chat_keys(chat_id, "chat", "recent")],
             args=[count, member, WINDOW_MS, interval_ms, interval_ms * self.chat_burst],
         )
 

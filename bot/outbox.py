@@ -218,13 +218,13 @@ class OutboxSender:
 
         for index, message in enumerate(messages):
             try:
-                # Held up for most of the lease (a chat's pace, a long pause after a 429):
-                # no longer ours, another instance may be sending it. Left to the next claim.
                 if withdrawn():
                     raise SendAborted()
                 with traffic(Priority.CASE, abort=withdrawn):  # asked again at its turn
                     await self._send(message)
             except SendAborted:
+                # Held up for most of the lease (a chat's pace, a long pause after a 429):
+                # no longer ours, another instance may be sending it. Left to the next claim.
                 if lapsed():
                     log.warning(
                         "outbox: %d claims lapsed before they were sent", len(messages) - index

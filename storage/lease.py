@@ -23,6 +23,18 @@ log = logging.getLogger(__name__)
 # Any 64-bit number, the same in every instance: "homeward" in ASCII.
 ADVISORY_KEY = 0x686F6D6577617264
 STARTING_KEY = ADVISORY_KEY + 1
+POLLING_KEY = ADVISORY_KEY + 2
+
+
+async def _lock_connection(engine: AsyncEngine) -> AsyncConnection:
+    """A connection of its own for a session advisory lock. Autocommit: a lock held for
+    hours must not be an idle open transaction."""
+    connection = await engine.connect()
+    return await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def _unlock(connection: AsyncConnection, key: int) -> None:
+    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 
 @contextlib.asynccontextmanager
@@ -33,13 +45,15 @@ async def one_start_at_a_time(engine: AsyncEngine) -> AsyncIterator[None]:
     if engine.dialect.name != "postgresql":
         yield  # SQLite: one instance (storage.db.InstanceLock), and its writes are serial
         return
-    async with engine.connect() as connection:
-        locked = await connection.execution_options(isolation_level="AUTOCOMMIT")
+    locked = await _lock_connection(engine)
+    try:
         await locked.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTING_KEY})
         try:
             yield
         finally:
-            await locked.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTING_KEY})
+            await _unlock(locked, STARTING_KEY)
+    finally:
+        await locked.close()
 
 
 class Leadership:
@@ -65,9 +79,7 @@ class Leadership:
     async def _ask(self) -> bool:
         try:
             if self._connection is None:
-                connection = await self.engine.connect()
-                # Autocommit: a lock held for hours must not be an idle open transaction.
-                self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                self._connection = await _lock_connection(self.engine)
             if self._leading:
                 await self._connection.execute(text("SELECT 1"))  # still connected: still held
                 return True
@@ -104,16 +116,11 @@ class Leadership:
     async def _release(self) -> None:
         if self.shared and self._leading and self._connection is not None:
             try:
-                await self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
-                )
+                await _unlock(self._connection, self.key)
             except (DBAPIError, SQLAlchemyError, OSError):
                 pass
         await self._drop()
         self._leading = not self.shared
-
-
-POLLING_KEY = ADVISORY_KEY + 2
 
 
 class PollingLockError(Exception):
@@ -133,17 +140,16 @@ class PollingLock:
     async def acquire(self) -> None:
         if self.engine.dialect.name != "postgresql":
             return
-        connection = await self.engine.connect()
+        locked = await _lock_connection(self.engine)
         try:
-            locked = await connection.execution_options(isolation_level="AUTOCOMMIT")
             got = await locked.scalar(
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": POLLING_KEY}
             )
         except BaseException:
-            await connection.close()
+            await locked.close()
             raise
         if not got:
-            await connection.close()
+            await locked.close()
             raise PollingLockError(
                 "another Homeward bot polls Telegram for this database: polling serves one "
                 "instance; for several, run them in webhook mode (see the README)"
@@ -154,9 +160,7 @@ class PollingLock:
         connection, self._connection = self._connection, None
         if connection is not None:
             try:
-                await connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": POLLING_KEY}
-                )
+                await _unlock(connection, POLLING_KEY)
                 await connection.close()
             except (DBAPIError, SQLAlchemyError, OSError):
                 pass  # the connection is gone, and the lock with it

@@ -216,6 +216,16 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.close()
 
 
+async def _forward_later(port: int, host: str, to_port: int) -> asyncio.Server:
+    """A server that starts late: `port` starts forwarding to host:to_port only now."""
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        to_reader, to_writer = await asyncio.open_connection(host, to_port)
+        await asyncio.gather(_pipe(reader, to_writer), _pipe(to_reader, writer))
+
+    return await asyncio.start_server(forward, "127.0.0.1", port)
+
+
 async def test_start_up_waits_for_a_database_server_that_is_still_starting(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -232,16 +242,12 @@ async def test_start_up_waits_for_a_database_server_that_is_still_starting(
     port = free_port()
     url = server.set(port=port, password="s3cret-pass").render_as_string(hide_password=False)
 
-    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        to_reader, to_writer = await asyncio.open_connection(server.host, server.port or 5432)
-        await asyncio.gather(_pipe(reader, to_writer), _pipe(to_reader, writer))
-
     engine = create_engine(url)
     waiting = asyncio.create_task(wait_for_database(engine, within=30))
     try:
         await asyncio.sleep(0.6)
         assert not waiting.done()
-        forwarder = await asyncio.start_server(forward, "127.0.0.1", port)
+        forwarder = await _forward_later(port, server.host or "127.0.0.1", server.port or 5432)
         try:
             await asyncio.wait_for(waiting, 30)
         finally:
@@ -296,10 +302,6 @@ async def test_start_up_waits_for_redis_and_stops_in_one_line_without_it(
     port = free_port()
     url = f"redis://:s3cret-pass@127.0.0.1:{port}{server.path}"
 
-    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        to_reader, to_writer = await asyncio.open_connection(server.hostname, server.port or 6379)
-        await asyncio.gather(_pipe(reader, to_writer), _pipe(to_reader, writer))
-
     client = Redis.from_url(url.replace(":s3cret-pass@", ""))
     try:
         with pytest.raises(DatabaseUnreachableError, match="cannot reach Redis") as stopped:
@@ -308,7 +310,7 @@ async def test_start_up_waits_for_redis_and_stops_in_one_line_without_it(
         waiting = asyncio.create_task(wait_for_redis(client, url, within=30))
         await asyncio.sleep(0.6)
         assert not waiting.done()
-        forwarder = await asyncio.start_server(forward, "127.0.0.1", port)
+        forwarder = await _forward_later(port, server.hostname or "127.0.0.1", server.port or 6379)
         try:
             await asyncio.wait_for(waiting, 30)  # the server came: the start-up goes on
         finally:

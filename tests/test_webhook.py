@@ -448,12 +448,9 @@ async def test_polling_serves_health_and_metrics_with_health_listen(
         health_listen=f"127.0.0.1:{port}",
         _env_file=None,
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_polling(settings, stop=stop))
+    bot = LiveBot(settings, emulator)
+    await bot.start()
     try:
-        await emulator.wait_until(
-            lambda: emulator.calls("getUpdates") or task.done(), timeout=15, message="no polling"
-        )
         base = f"http://127.0.0.1:{port}"
         assert (await get(base + "/healthz"))[0] == 200
         assert (await get(base + "/readyz"))[0] == 200
@@ -465,8 +462,7 @@ async def test_polling_serves_health_and_metrics_with_health_listen(
         assert sample(text, "homeward_updates_total", type="message", outcome="ok") == 1
         assert str(USER) not in text
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
+        await bot.stop()
     with pytest.raises(aiohttp.ClientConnectionError):  # the server stopped with the bot
         await get(f"http://127.0.0.1:{port}/healthz")
 
@@ -524,35 +520,20 @@ async def test_a_second_poller_on_one_postgres_database_is_refused(
         telegram_api_url=emulator.base_url,
         _env_file=None,
     )
-    stop = asyncio.Event()
-    first = asyncio.create_task(run_polling(settings, stop=stop))
+    first = LiveBot(settings, emulator)
+    await first.start()  # polling
     try:
-        await emulator.wait_until(
-            lambda: emulator.calls("getUpdates") or first.done(), timeout=15, message="no polling"
-        )
-        assert not first.done()
         with pytest.raises(PollingLockError, match="webhook mode"):
             await asyncio.wait_for(run_polling(settings), 30)
         emulator.add_user(USER, first_name="Olena")
         await emulator.send_text(USER, "/help")
         await emulator.wait_for_message(USER)  # the first still answers
     finally:
-        stop.set()
-        await asyncio.wait_for(first, 15)
-    # A clean stop lets go: the next poller starts.
-    stop = asyncio.Event()
-    again = asyncio.create_task(run_polling(settings, stop=stop))
-    try:
-        calls = len(emulator.calls("getUpdates"))
-        await emulator.wait_until(
-            lambda: len(emulator.calls("getUpdates")) > calls or again.done(),
-            timeout=15,
-            message="no polling",
-        )
-        assert not again.done()
-    finally:
-        stop.set()
-        await asyncio.wait_for(again, 15)
+        await first.stop()
+    # A clean stop lets go: the next poller starts (start() raises if it was refused).
+    again = LiveBot(settings, emulator)
+    await again.start()
+    await again.stop()
 
 
 async def test_the_backlog_gauges_count_waiting_rows(engine: AsyncEngine) -> None:
